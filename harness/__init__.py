@@ -1,0 +1,34 @@
+"""ipe-harness: Coveo's Indexing Pipeline Extension runtime on your own machine.
+
+The public surface is small on purpose:
+
+* :func:`run_extension` runs an extension on one document; :class:`Runner` runs it on many;
+* :class:`ExtensionResult` is what a run produced (``.status``, ``.reason``, ``.logs``,
+  ``.to_json()``);
+* :func:`load_vault` reads the local vault; :class:`HarnessError` is every input problem.
+"""
+
+from harness.document import DocumentData
+from harness.document_format import load_document, parse_document
+from harness.errors import HarnessError
+from harness.extension import Extension, load_extension
+from harness.result import ExtensionResult, LogEntry
+from harness.runner import Runner, run_extension
+from harness.vault import LocalVault, load_vault
+
+__all__ = [
+    "DocumentData",
+    "Extension",
+    "ExtensionResult",
+    "HarnessError",
+    "LocalVault",
+    "LogEntry",
+    "Runner",
+    "load_document",
+    "load_extension",
+    "load_vault",
+    "parse_document",
+    "run_extension",
+]
+
+__version__ = "0.1.0"

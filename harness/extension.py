@@ -1,0 +1,155 @@
+"""An extension: its script, compiled once per process, and its manifest (``extension.json``).
+
+The manifest follows the Extensions API model (``name``, ``description``, ``apiVersion``,
+``requiredDataStreams``, ``useVault``) plus local-only keys: ``id`` (the Coveo extension id,
+used to match vault scopes), ``stage`` (``pre`` or ``post``) and ``parameters`` (defaults for
+local runs).
+"""
+
+from __future__ import annotations
+
+import linecache
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import CodeType
+from typing import Any
+
+from harness.errors import HarnessError, json_path, load_json_file
+
+__all__ = ["Extension", "load_extension", "SCRIPT_NAME", "MANIFEST_NAME"]
+
+SCRIPT_NAME = "extension.py"
+MANIFEST_NAME = "extension.json"
+
+_API_VERSIONS = ("v1", "v2")
+_STAGES = ("pre", "post")
+_DATA_STREAMS = ("BODY_TEXT", "BODY_HTML", "BODY_MARKDOWN", "THUMBNAIL", "DOCUMENT_DATA")
+
+
+@dataclass
+class Extension:
+    """A script and its manifest, ready to run."""
+
+    script: Path
+    name: str
+    id: str | None = None
+    description: str = ""
+    api_version: str = "v1"
+    stage: str = "pre"
+    required_data_streams: list[str] = field(default_factory=list)
+    use_vault: bool = False
+    parameters: dict[str, str] = field(default_factory=dict)
+    manifest: Path | None = None
+    source: str = ""
+    """The script's text, byte for byte what gets uploaded to Coveo."""
+    code: CodeType | None = None
+    """The compiled script, or None when it does not compile (see ``syntax_error``)."""
+    syntax_error: SyntaxError | None = None
+
+    @property
+    def folder(self) -> Path:
+        return self.script.parent
+
+    @property
+    def documents(self) -> list[Path]:
+        """The sample documents shipped in the extension's ``documents/`` folder, sorted."""
+        folder = self.folder / "documents"
+        return sorted(p for p in folder.glob("*.json") if p.is_file()) if folder.is_dir() else []
+
+    @property
+    def scope_ids(self) -> set[str]:
+        """The ids a vault scope may use to reach this extension: its Coveo id, and its name."""
+        return {value for value in (self.id, self.name) if value}
+
+
+_CACHE: dict[Path, tuple[tuple[int, int, int, int], Extension]] = {}
+
+
+def load_extension(path: str | os.PathLike[str] | Extension) -> Extension:
+    """Load an extension from its folder or its script path.
+
+    Results are cached per process and reloaded only when the script or the manifest
+    changes on disk, so running one extension on thousands of documents compiles it once.
+    """
+    if isinstance(path, Extension):
+        return path
+    given = Path(path)
+    if given.is_dir():
+        script = given / SCRIPT_NAME
+        if not script.is_file():
+            raise HarnessError(f"{given}: no {SCRIPT_NAME} in this extension folder")
+    elif given.is_file():
+        script = given
+    else:
+        raise HarnessError(f"{given}: no such extension folder or script")
+    script = script.resolve()
+    manifest = script.parent / MANIFEST_NAME
+    stamp = _stamp(script) + (_stamp(manifest) if manifest.is_file() else (0, 0))
+    cached = _CACHE.get(script)
+    if cached and cached[0] == stamp:
+        return cached[1]
+    extension = _build(script, manifest if manifest.is_file() else None)
+    _CACHE[script] = (stamp, extension)
+    return extension
+
+
+def _stamp(path: Path) -> tuple[int, int]:
+    info = path.stat()
+    return info.st_mtime_ns, info.st_size
+
+
+def _build(script: Path, manifest: Path | None) -> Extension:
+    extension = Extension(script=script, name=script.parent.name, manifest=manifest)
+    if manifest is not None:
+        _apply_manifest(extension, load_json_file(manifest, "manifest"), manifest)
+    try:
+        extension.source = script.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise HarnessError(f"{script}: not UTF-8 text (byte {exc.start})") from None
+    except OSError as exc:
+        raise HarnessError(f"{script}: cannot read script ({exc.strerror})") from None
+    filename = str(script)
+    # Keep the source for tracebacks even if the file changes or disappears later.
+    linecache.cache[filename] = (
+        len(extension.source), None, extension.source.splitlines(True), filename
+    )
+    try:
+        extension.code = compile(extension.source, filename, "exec", dont_inherit=True)
+    except (SyntaxError, ValueError) as exc:
+        extension.syntax_error = exc if isinstance(exc, SyntaxError) else SyntaxError(str(exc))
+    return extension
+
+
+def _apply_manifest(extension: Extension, data: Any, manifest: Path) -> None:
+    def fail(key: str, message: str) -> HarnessError:
+        return HarnessError(f"{manifest}: {json_path(key)}: {message}")
+
+    if not isinstance(data, dict):
+        raise HarnessError(f"{manifest}: {json_path()}: expected an object (the extension's manifest)")
+    for key in ("name", "id", "description"):
+        if key in data and not isinstance(data[key], str):
+            raise fail(key, "expected a string")
+    if data.get("name"):
+        extension.name = data["name"]
+    extension.id = data.get("id") or None
+    extension.description = data.get("description", "")
+    version = str(data.get("apiVersion", "v1")).lower()
+    if version not in _API_VERSIONS:
+        raise fail("apiVersion", f"expected one of {', '.join(_API_VERSIONS)}, found {data['apiVersion']!r}")
+    extension.api_version = version
+    stage = str(data.get("stage", "pre")).lower()
+    if stage not in _STAGES:
+        raise fail("stage", f"expected pre or post, found {data['stage']!r}")
+    extension.stage = stage
+    streams = data.get("requiredDataStreams", [])
+    if not isinstance(streams, list) or any(str(s).upper() not in _DATA_STREAMS for s in streams):
+        raise fail("requiredDataStreams", f"expected a list of {', '.join(_DATA_STREAMS)}")
+    extension.required_data_streams = [str(s).upper() for s in streams]
+    if not isinstance(data.get("useVault", False), bool):
+        raise fail("useVault", "expected true or false")
+    extension.use_vault = data.get("useVault", False)
+    parameters = data.get("parameters", {})
+    if not isinstance(parameters, dict) or any(isinstance(v, (dict, list)) for v in parameters.values()):
+        raise fail("parameters", "expected an object of parameter name -> string")
+    extension.parameters = {str(k): "" if v is None else str(v) for k, v in parameters.items()}

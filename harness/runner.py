@@ -1,0 +1,105 @@
+"""The one runner behind every entry point: the Python API, the ``ipe`` CLI and the pytest plugin.
+
+A :class:`Runner` binds an extension to a vault, parameters and a time limit, then runs it on
+documents one at a time.  :func:`run_extension` is the one-call form.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator, Mapping
+from pathlib import Path
+from typing import Any, Union
+
+from harness.document import DocumentData
+from harness.document_format import load_document, parse_document
+from harness.errors import HarnessError
+from harness.extension import Extension, load_extension
+from harness.result import ExtensionResult
+from harness.runtime import DEFAULT_TIMEOUT, execute
+from harness.vault import LocalVault, load_vault
+
+__all__ = ["DocumentInput", "Runner", "VaultInput", "read_document", "run_extension"]
+
+DocumentInput = Union[str, "os.PathLike[str]", Mapping[str, Any], DocumentData]
+VaultInput = Union[None, Mapping[str, Any], LocalVault]
+
+
+def read_document(document: DocumentInput) -> tuple[DocumentData, str]:
+    """Accept a path, a parsed JSON dict (either format) or DocumentData; return it and its source name."""
+    if isinstance(document, DocumentData):
+        return document, "<document>"
+    if isinstance(document, Mapping):
+        return parse_document(dict(document), "<dict>"), "<dict>"
+    if isinstance(document, (str, os.PathLike)):
+        return load_document(document), str(document)
+    raise HarnessError(f"a document is a path, a dict or DocumentData, not {type(document).__name__}")
+
+
+def _vault(vault: VaultInput) -> LocalVault:
+    if vault is None:
+        return load_vault()
+    if isinstance(vault, LocalVault):
+        return vault
+    if isinstance(vault, Mapping):
+        return LocalVault.from_values(vault)
+    raise HarnessError(f"vault must be a dict of key -> value or a LocalVault, not {type(vault).__name__}")
+
+
+class Runner:
+    """Runs one extension on documents, with one vault, parameters and time limit.
+
+    ``vault=None`` reads the local vault (``.env``, ``vault.json``, ``VAULT_*`` environment
+    variables) as ``ipe run`` does; a dict gives exactly those values to the script.
+    Parameters are merged: the manifest's defaults, then the document's, then ``parameters``.
+    """
+
+    def __init__(
+        self,
+        extension: str | os.PathLike[str] | Extension,
+        *,
+        parameters: Mapping[str, Any] | None = None,
+        vault: VaultInput = None,
+        timeout: float | None = None,
+    ) -> None:
+        self.extension = load_extension(extension)
+        self.parameters = {str(k): "" if v is None else str(v) for k, v in (parameters or {}).items()}
+        self.vault = _vault(vault)
+        self.timeout = DEFAULT_TIMEOUT if timeout is None else float(timeout)
+        if not self.timeout > 0:
+            raise HarnessError(f"the time limit must be a positive number of seconds, not {timeout!r}")
+        self._vault_values = self.vault.values_for(self.extension)
+
+    def run(self, document: DocumentInput) -> ExtensionResult:
+        return self._execute(*read_document(document))
+
+    def run_all(self, documents: Iterable[DocumentInput]) -> Iterator[ExtensionResult]:
+        """Run on each document in turn; every document is read (and validated) before the first run."""
+        loaded = [read_document(d) for d in documents]
+        for data, source in loaded:
+            yield self._execute(data, source)
+
+    def _execute(self, data: DocumentData, source: str) -> ExtensionResult:
+        parameters = {**self.extension.parameters, **data.parameters, **self.parameters}
+        vault_parameters = self.vault.parameters_for(self.extension, self._vault_values)
+        return execute(self.extension, data, parameters, vault_parameters, self.timeout, source)
+
+
+def run_extension(
+    extension: str | os.PathLike[str] | Extension,
+    document: DocumentInput,
+    *,
+    parameters: Mapping[str, Any] | None = None,
+    vault: VaultInput = None,
+    timeout: float | None = None,
+) -> ExtensionResult:
+    """Run an extension (its folder or script) on one document (a path or a dict, either format)."""
+    return Runner(extension, parameters=parameters, vault=vault, timeout=timeout).run(document)
+
+
+def extension_documents(extension: Extension) -> list[Path]:
+    """The documents an extension ships, or a clear error when it has none."""
+    documents = extension.documents
+    if not documents:
+        raise HarnessError(f"{extension.folder}: no documents/*.json to run on; pass --document FILE")
+    return documents

@@ -1,0 +1,288 @@
+"""Coveo's IPE runtime: run one compiled script on one document, as Coveo would.
+
+Each run gets fresh globals (``document``, ``log``, ``parameters``, ``vault_parameters``,
+``__name__ == "__main__"``), so nothing a script does carries over to the next item.  The
+run ends in one of Coveo's statuses:
+
+* ``REJECTED`` / ``SKIPPED`` when the script called ``document.reject()`` / ``skip()``, even if
+  it then swallowed the exception;
+* ``TIMEOUT`` when it ran past its time limit (5 s by default, like Coveo);
+* ``EXECUTION_ERROR`` when it raised anything, ``SystemExit`` and ``KeyboardInterrupt``
+  included, or does not compile; the reason is a Python traceback of the script's own frames;
+* ``SUCCESS`` otherwise.
+
+Only a SUCCESS keeps the script's changes; logs are always kept.
+
+The time limit is enforced with ``SIGALRM`` when running on the main thread: the alarm
+interrupts busy loops and blocking calls (``time.sleep``, socket reads) alike, and keeps
+firing every 50 ms until the script lets go.  On other threads the script runs in a helper
+thread that is sent an asynchronous exception; a script blocked in C code there cannot be
+stopped and is abandoned (its result is still TIMEOUT).
+"""
+
+from __future__ import annotations
+
+import builtins
+import ctypes
+import io
+import os
+import signal
+import sys
+import threading
+import time
+import traceback
+from collections.abc import Mapping
+from pathlib import Path
+from types import CodeType, FrameType
+from typing import Any
+
+from harness.document import Document, DocumentData, DocumentRejected, DocumentSkipped
+from harness.extension import SCRIPT_NAME, Extension
+from harness.result import Change, ExtensionResult
+
+__all__ = ["DEFAULT_TIMEOUT", "ScriptTimeout", "execute"]
+
+DEFAULT_TIMEOUT = 5.0
+_REFIRE = 0.05
+_HARNESS_DIR = str(Path(__file__).resolve().parent) + os.sep
+
+
+class ScriptTimeout(BaseException):
+    """Raised inside a script that ran past its time limit."""
+
+
+class _Capture(io.TextIOBase):
+    """Collects what a script prints, in order, without touching the real streams."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__()
+        self.name = name
+        self.parts: list[str] = []
+
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        return "utf-8"
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        if not isinstance(text, str):
+            raise TypeError(f"write() argument must be str, not {type(text).__name__}")
+        self.parts.append(text)
+        return len(text)
+
+    def getvalue(self) -> str:
+        return "".join(self.parts)
+
+
+class _Deadline:
+    """Arms SIGALRM around a run on the main thread; records whether it fired inside the script."""
+
+    def __init__(self, timeout: float) -> None:
+        self.timeout = timeout
+        self.active = False
+        self.fired = False
+        self.interrupted = False
+        self._old_alarm: Any = None
+        self._old_int: Any = None
+        self._old_timer = (0.0, 0.0)
+        self._started = 0.0
+
+    def _on_alarm(self, signum: int, frame: FrameType | None) -> None:
+        if self.active:
+            self.fired = True
+            raise ScriptTimeout()
+
+    def _on_interrupt(self, signum: int, frame: FrameType | None) -> None:
+        # A real Ctrl-C from the user: stop the script, then stop the harness (see execute()).
+        self.interrupted = True
+        raise KeyboardInterrupt()
+
+    def __enter__(self) -> _Deadline:
+        self._old_alarm = signal.signal(signal.SIGALRM, self._on_alarm)
+        self._old_int = signal.signal(signal.SIGINT, self._on_interrupt)
+        self._started = time.monotonic()
+        self.active = True
+        self._old_timer = signal.setitimer(signal.ITIMER_REAL, self.timeout, _REFIRE)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.active = False
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, self._old_alarm)
+        signal.signal(signal.SIGINT, self._old_int)
+        delay, interval = self._old_timer
+        if delay:  # someone else (e.g. pytest-timeout) had an alarm running: give it back
+            remaining = max(delay - (time.monotonic() - self._started), 0.001)
+            signal.setitimer(signal.ITIMER_REAL, remaining, interval)
+
+
+def _exec_main_thread(code: CodeType, namespace: dict[str, Any], timeout: float) -> tuple[BaseException | None, bool, bool]:
+    error: BaseException | None = None
+    deadline = _Deadline(timeout)
+    with deadline:
+        try:
+            try:
+                exec(code, namespace)
+            finally:
+                deadline.active = False
+        except BaseException as exc:  # noqa: BLE001 - every script failure is a result, never ours
+            error = exc
+    return error, deadline.fired, deadline.interrupted
+
+
+def _exec_thread(code: CodeType, namespace: dict[str, Any], timeout: float) -> tuple[BaseException | None, bool, bool]:
+    box: dict[str, BaseException] = {}
+
+    def target() -> None:
+        try:
+            exec(code, namespace)
+        except BaseException as exc:  # noqa: BLE001
+            box["error"] = exc
+
+    worker = threading.Thread(target=target, name="ipe-script", daemon=True)
+    worker.start()
+    worker.join(timeout)
+    if not worker.is_alive():
+        return box.get("error"), False, False
+    for _ in range(20):  # keep interrupting for up to a second, then abandon it
+        ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(worker.ident or 0), ctypes.py_object(ScriptTimeout))
+        worker.join(_REFIRE)
+        if not worker.is_alive():
+            break
+    error = box.get("error")
+    return (error if error is not None else ScriptTimeout()), True, False
+
+
+def execute(
+    extension: Extension,
+    data: DocumentData,
+    parameters: Mapping[str, str],
+    vault_parameters: dict[str, str],
+    timeout: float = DEFAULT_TIMEOUT,
+    source: str = "<document>",
+) -> ExtensionResult:
+    """Run ``extension`` on one document and return what Coveo's Test API would report."""
+    started_at = time.time()
+    document = Document(data, extension.name, extension.api_version)
+    stdout, stderr = _Capture("<stdout>"), _Capture("<stderr>")
+    error: BaseException | None = None
+    timed_out = interrupted = False
+    started = time.perf_counter()
+    if extension.code is None:
+        error = extension.syntax_error
+    else:
+        namespace = {
+            "__name__": "__main__",
+            "__builtins__": builtins,
+            "document": document,
+            "log": document.log,
+            "parameters": dict(parameters),
+            "vault_parameters": vault_parameters,
+        }
+        saved = sys.stdout, sys.stderr
+        sys.stdout, sys.stderr = stdout, stderr
+        try:
+            if threading.current_thread() is threading.main_thread():
+                error, timed_out, interrupted = _exec_main_thread(extension.code, namespace, timeout)
+            else:
+                error, timed_out, interrupted = _exec_thread(extension.code, namespace, timeout)
+        finally:
+            sys.stdout, sys.stderr = saved
+    duration = (time.perf_counter() - started) * 1000
+    if interrupted:
+        raise KeyboardInterrupt
+
+    changes: list[Change] = []
+    output = data
+    if document.outcome is not None:
+        status, reason = document.outcome
+    elif timed_out:
+        status, reason = "TIMEOUT", _timeout_reason(error, timeout, extension)
+    elif error is not None:
+        status, reason = "EXECUTION_ERROR", format_error(error, extension)
+    else:
+        status, reason = "SUCCESS", ""
+        output = document.export()
+        changes = [Change(name, _newest(data, name), list(values)) for name, values in document.added_metadata.items()]
+
+    warnings = list(document.warnings)
+    printed = stdout.parts or stderr.parts
+    if printed:
+        warnings.append(
+            "the script wrote to " + " and ".join(n for n, c in (("stdout", stdout), ("stderr", stderr)) if c.parts)
+            + ": Coveo does not keep it; use log() to see it in Coveo's log browser"
+        )
+    return ExtensionResult(
+        status=status,
+        reason=reason,
+        logs=document.logs,
+        document=output,
+        duration=duration,
+        changes=changes,
+        stdout=stdout.getvalue() if stdout.parts else "",
+        stderr=stderr.getvalue() if stderr.parts else "",
+        warnings=warnings,
+        extension=extension.name,
+        source=source,
+        date=started_at,
+    )
+
+
+def _newest(data: DocumentData, name: str) -> list[Any]:
+    for _, values in reversed(data.metadata):
+        if name in values:
+            return list(values[name])
+    return []
+
+
+def _script_line(error: BaseException | None, extension: Extension) -> int | None:
+    tb = error.__traceback__ if error is not None else None
+    line = None
+    script = str(extension.script)
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename == script:
+            line = tb.tb_lineno
+        tb = tb.tb_next
+    return line
+
+
+def _timeout_reason(error: BaseException | None, timeout: float, extension: Extension) -> str:
+    line = _script_line(error, extension)
+    where = f" (it was running line {line} of {SCRIPT_NAME})" if line else ""
+    return f"The extension ran longer than its time limit of {timeout:g} s{where}."
+
+
+def format_error(error: BaseException, extension: Extension) -> str:
+    """A Python traceback of the script's own frames, the script shown as ``extension.py``."""
+    if isinstance(error, (DocumentRejected, DocumentSkipped)):  # pragma: no cover - handled as outcomes
+        return str(error)
+    exc = traceback.TracebackException.from_exception(error)
+    _clean(exc, str(extension.script), set())
+    text = "".join(exc.format()).rstrip("\n")
+    if isinstance(error, SystemExit):
+        text += "\n(the script called sys.exit(); Coveo extensions must not exit)"
+    return text
+
+
+def _clean(exc: traceback.TracebackException, script: str, seen: set[int]) -> None:
+    if id(exc) in seen:
+        return
+    seen.add(id(exc))
+    frames = [
+        traceback.FrameSummary(
+            SCRIPT_NAME if frame.filename == script else frame.filename,
+            frame.lineno,
+            frame.name,
+            line=frame.line,
+        )
+        for frame in exc.stack
+        if not frame.filename.startswith(_HARNESS_DIR)
+    ]
+    exc.stack = traceback.StackSummary.from_list(frames)
+    if getattr(exc, "filename", None) == script:  # SyntaxError
+        exc.filename = SCRIPT_NAME
+    for linked in (exc.__cause__, exc.__context__):
+        if linked is not None:
+            _clean(linked, script, seen)

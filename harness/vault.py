@@ -1,0 +1,248 @@
+"""The local vault: stand-ins for Coveo's vault entries, and the ``vault_parameters`` a script sees.
+
+Three sources, from lowest to highest precedence:
+
+1. ``.env`` lines ``VAULT_<key>=<value>`` (read with python-dotenv, no ``${}`` interpolation),
+   given to every extension.  Other lines are harness settings (``COVEO_ORGANIZATION_ID``,
+   ``COVEO_API_KEY``, ``COVEO_PLATFORM_URL``), never injected.
+2. ``vault.json``: a list of entries in the Vault API's own ``POST /vaultentries`` shape.  An
+   entry with scopes reaches only the extensions whose id (or name) is in a scope of
+   resourceType ``EXTENSION``.
+3. Process environment variables ``VAULT_<key>`` (CI secrets).
+
+As python-dotenv does, parsing (:func:`parse_env`, :func:`parse_vault_entries`) is kept apart
+from finding and reading files (:func:`load_vault`).  No message of this module ever contains
+a value.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from dotenv import dotenv_values
+
+from harness.errors import HarnessError, json_path, load_json_file
+
+if TYPE_CHECKING:
+    from harness.extension import Extension
+
+__all__ = [
+    "ENV_PREFIX",
+    "LocalVault",
+    "VaultEntry",
+    "VaultKeyError",
+    "VaultParameters",
+    "load_vault",
+    "parse_env",
+    "parse_vault_entries",
+]
+
+ENV_PREFIX = "VAULT_"
+SETTINGS = ("COVEO_ORGANIZATION_ID", "COVEO_API_KEY", "COVEO_PLATFORM_URL")
+_VALUE_TYPES = ("STRING", "BOOLEAN", "INTEGER", "FLOAT")
+_VISIBILITIES = ("OBFUSCATED", "STRICT", "PUBLIC")
+
+
+@dataclass(frozen=True)
+class VaultEntry:
+    """One vault value and where it came from (``.env``, ``vault.json``, ``environment``)."""
+
+    key: str
+    value: str
+    source: str
+    scopes: tuple[tuple[str, str], ...] = ()
+    """``(id, resourceType)`` pairs; empty means every extension."""
+    value_type: str = "STRING"
+    visibility: str = "OBFUSCATED"
+
+    def reaches(self, extension: Extension | None) -> bool:
+        """Whether Coveo would inject this entry into ``extension``'s ``vault_parameters``."""
+        if not self.scopes:
+            return True
+        if extension is None:
+            return False
+        ids = extension.scope_ids
+        return any(kind.upper() == "EXTENSION" and scope_id in ids for scope_id, kind in self.scopes)
+
+    def __repr__(self) -> str:  # never show the value
+        return f"VaultEntry(key={self.key!r}, source={self.source!r}, scopes={self.scopes!r})"
+
+
+def parse_env(text: str, source: str = ".env") -> tuple[list[VaultEntry], dict[str, str]]:
+    """Split ``.env`` text into vault entries (``VAULT_<key>`` lines) and harness settings."""
+    entries, settings = [], {}
+    for name, value in dotenv_values(stream=io.StringIO(text), interpolate=False).items():
+        if name.startswith(ENV_PREFIX) and len(name) > len(ENV_PREFIX):
+            entries.append(VaultEntry(name[len(ENV_PREFIX):], value or "", source))
+        elif value is not None:
+            settings[name] = value
+    return entries, settings
+
+
+def parse_vault_entries(data: Any, source: str = "vault.json") -> list[VaultEntry]:
+    """Validate ``vault.json`` content (a list of Vault API entries); errors name the JSON path."""
+
+    def fail(path: tuple[str | int, ...], message: str) -> HarnessError:
+        return HarnessError(f"{source}: {json_path(*path)}: {message}")
+
+    if isinstance(data, dict) and isinstance(data.get("items"), list):
+        data = data["items"]  # the shape of GET /vaultentries
+    if not isinstance(data, list):
+        raise fail((), "expected a list of vault entries ({\"key\", \"value\", \"scopes\", ...})")
+    entries = []
+    for i, item in enumerate(data):
+        if not isinstance(item, dict):
+            raise fail((i,), "expected a vault entry object")
+        key = item.get("key")
+        if not isinstance(key, str) or not key:
+            raise fail((i, "key"), "expected a non-empty string")
+        value = item.get("value")
+        if value is None or isinstance(value, (dict, list)):
+            raise fail((i, "value"), "expected a string, number or boolean")
+        value_type = str(item.get("valueType", "STRING")).upper()
+        if value_type not in _VALUE_TYPES:
+            raise fail((i, "valueType"), f"expected one of {', '.join(_VALUE_TYPES)}")
+        visibility = str(item.get("vaultVisibilityType", "OBFUSCATED")).upper()
+        if visibility not in _VISIBILITIES:
+            raise fail((i, "vaultVisibilityType"), f"expected one of {', '.join(_VISIBILITIES)}")
+        scopes = item.get("scopes") or []
+        if not isinstance(scopes, list):
+            raise fail((i, "scopes"), "expected a list of {id, resourceType}")
+        pairs = []
+        for j, scope in enumerate(scopes):
+            if not isinstance(scope, dict) or not isinstance(scope.get("id"), str):
+                raise fail((i, "scopes", j), "expected {\"id\": ..., \"resourceType\": \"EXTENSION\"}")
+            pairs.append((scope["id"], str(scope.get("resourceType", "EXTENSION"))))
+        text = ("true" if value else "false") if isinstance(value, bool) else str(value)
+        entries.append(VaultEntry(key, text, source, tuple(pairs), value_type, visibility))
+    return entries
+
+
+class VaultKeyError(KeyError):
+    """A script read a vault key it was not given: says which key and where to define it."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
+class VaultParameters(dict):
+    """The ``vault_parameters`` dict of a script: a plain dict whose missing keys explain themselves."""
+
+    def __init__(self, values: Mapping[str, str], explain: Any = None) -> None:
+        super().__init__(values)
+        self._explain = explain
+
+    def __missing__(self, key: Any) -> Any:
+        hint = self._explain(str(key)) if self._explain else f"vault key {str(key)!r} is not defined"
+        raise VaultKeyError(hint)
+
+
+@dataclass
+class LocalVault:
+    """Every vault entry found on this machine, in precedence order (lowest first)."""
+
+    entries: list[VaultEntry]
+    settings: dict[str, str]
+    env_file: Path | None = None
+    vault_file: Path | None = None
+
+    def values_for(self, extension: Extension | None) -> dict[str, str]:
+        """The ``vault_parameters`` Coveo would give ``extension``."""
+        values: dict[str, str] = {}
+        for entry in self.entries:
+            if entry.reaches(extension):
+                values[entry.key] = entry.value
+        return values
+
+    def parameters_for(
+        self, extension: Extension | None, values: Mapping[str, str] | None = None
+    ) -> VaultParameters:
+        """A fresh ``vault_parameters`` for one run (``values`` saves recomputing them)."""
+        name = extension.name if extension else "<script>"
+        return VaultParameters(
+            self.values_for(extension) if values is None else values,
+            lambda key: self.explain_missing(key, name, extension),
+        )
+
+    def explain_missing(self, key: str, name: str, extension: Extension | None) -> str:
+        """Why ``key`` is not in the extension's vault, and how to define it (never a value)."""
+        scoped = [e for e in self.entries if e.key == key and not e.reaches(extension)]
+        if scoped:
+            scopes = ", ".join(f"{kind}:{scope_id}" for scope_id, kind in scoped[0].scopes)
+            ids = " or ".join(sorted(extension.scope_ids)) if extension else name
+            return (
+                f"vault key {key!r} is in {scoped[0].source} but scoped to {scopes}, not to extension "
+                f"{name!r}: add a scope {{\"id\": \"{ids}\", \"resourceType\": \"EXTENSION\"}} to it"
+            )
+        env = self.env_file or Path(".env")
+        return (
+            f"vault key {key!r} is not defined for extension {name!r}: add {ENV_PREFIX}{key}=... to {env}, "
+            f"or an entry with \"key\": \"{key}\" to vault.json, or set {ENV_PREFIX}{key} in the environment"
+        )
+
+    @classmethod
+    def from_values(cls, values: Mapping[str, Any]) -> LocalVault:
+        """A vault holding exactly ``values`` for every extension (what tests and the Python API pass)."""
+        entries = [VaultEntry(str(k), _text(v), "the given vault") for k, v in values.items()]
+        return cls(entries, {})
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return "" if value is None else str(value)
+
+
+def _find_upwards(name: str, start: Path) -> Path | None:
+    for folder in (start, *start.parents):
+        candidate = folder / name
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def load_vault(
+    env_file: str | os.PathLike[str] | None = None,
+    vault_file: str | os.PathLike[str] | None = None,
+    environ: Mapping[str, str] | None = None,
+    start: str | os.PathLike[str] | None = None,
+) -> LocalVault:
+    """Read ``.env``, ``vault.json`` and the environment into a :class:`LocalVault`.
+
+    Without explicit files, ``.env`` and ``vault.json`` are looked for in ``start`` (the
+    current directory by default) and its parents; a file given explicitly must exist.
+    """
+    environ = os.environ if environ is None else environ
+    base = Path(start) if start is not None else Path.cwd()
+    entries: list[VaultEntry] = []
+    settings: dict[str, str] = {}
+
+    env_path = Path(env_file) if env_file is not None else _find_upwards(".env", base)
+    if env_path is not None:
+        try:
+            text = env_path.read_text(encoding="utf-8-sig")
+        except OSError as exc:
+            raise HarnessError(f"{env_path}: cannot read env file ({exc.strerror})") from None
+        env_entries, settings = parse_env(text, str(env_path))
+        entries += env_entries
+
+    vault_path = Path(vault_file) if vault_file is not None else _find_upwards("vault.json", base)
+    if vault_path is not None:
+        entries += parse_vault_entries(load_json_file(vault_path, "vault"), str(vault_path))
+
+    entries += _environment_entries(environ)
+    settings.update({name: environ[name] for name in SETTINGS if name in environ})
+    return LocalVault(entries, settings, env_path, vault_path)
+
+
+def _environment_entries(environ: Mapping[str, str]) -> Iterable[VaultEntry]:
+    return [
+        VaultEntry(name[len(ENV_PREFIX):], value, "environment")
+        for name, value in environ.items()
+        if name.startswith(ENV_PREFIX) and len(name) > len(ENV_PREFIX)
+    ]
