@@ -32,8 +32,16 @@ def read_document(document: DocumentInput) -> tuple[DocumentData, str]:
     if isinstance(document, Mapping):
         return parse_document(dict(document), "<dict>"), "<dict>"
     if isinstance(document, (str, os.PathLike)):
-        return load_document(document), str(document)
+        return load_document(document), _display(Path(document))
     raise HarnessError(f"a document is a path, a dict or DocumentData, not {type(document).__name__}")
+
+
+def _display(path: Path) -> str:
+    """A path as the user would type it: relative to the current directory when inside it."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
 
 
 def _vault(vault: VaultInput) -> LocalVault:
