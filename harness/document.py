@@ -12,6 +12,7 @@ Choices where Coveo's behaviour is not public are marked *Choice* and listed in 
 from __future__ import annotations
 
 import io
+import math
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -234,6 +235,8 @@ def _scalar(value: Any) -> Any:
     """A metadata value as Coveo stores it: JSON scalars kept, ``None`` -> ``''``, the rest ``str()``."""
     if value is None:
         return ""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)  # NaN/Infinity are not JSON: keep the result valid JSON
     if isinstance(value, (str, bool, int, float)):
         return value
     if isinstance(value, (bytes, bytearray)):
