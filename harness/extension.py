@@ -2,8 +2,9 @@
 
 The manifest follows the Extensions API model (``name``, ``description``, ``apiVersion``,
 ``requiredDataStreams``, ``useVault``) plus local-only keys: ``id`` (the Coveo extension id,
-used to match vault scopes), ``stage`` (``pre`` or ``post``) and ``parameters`` (defaults for
-local runs).
+used to match vault scopes), ``stage`` (``pre`` or ``post``), ``parameters`` (defaults for
+local runs) and ``allowedHosts`` (the hosts vault values may be sent to: a list for every key,
+or an object of key -> list; ``*.example.com`` wildcards allowed).
 """
 
 from __future__ import annotations
@@ -40,6 +41,8 @@ class Extension:
     required_data_streams: list[str] = field(default_factory=list)
     use_vault: bool = False
     parameters: dict[str, str] = field(default_factory=dict)
+    allowed_hosts: dict[str, list[str]] = field(default_factory=dict)
+    """Vault key -> host patterns its value may be sent to; ``"*"`` is the default for every key."""
     manifest: Path | None = None
     source: str = ""
     """The script's text, byte for byte what gets uploaded to Coveo."""
@@ -153,3 +156,11 @@ def _apply_manifest(extension: Extension, data: Any, manifest: Path) -> None:
     if not isinstance(parameters, dict) or any(isinstance(v, (dict, list)) for v in parameters.values()):
         raise fail("parameters", "expected an object of parameter name -> string")
     extension.parameters = {str(k): "" if v is None else str(v) for k, v in parameters.items()}
+    hosts = data.get("allowedHosts", {})
+    if isinstance(hosts, list):
+        hosts = {"*": hosts}
+    if not isinstance(hosts, dict) or not all(
+        isinstance(v, list) and all(isinstance(h, str) for h in v) for v in hosts.values()
+    ):
+        raise fail("allowedHosts", "expected a list of host names, or an object of vault key -> list of host names")
+    extension.allowed_hosts = {str(k): list(v) for k, v in hosts.items()}

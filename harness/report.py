@@ -86,6 +86,10 @@ def render_result(result: ExtensionResult, console: Console) -> None:
         _section(console, "warnings")
         for warning in result.warnings:
             console.print(Text("    ! " + warning, style="yellow"))
+    if result.leaks:
+        _section(console, f"leaks ({len(result.leaks)})")
+        for leak in result.leaks:
+            console.print(Text.assemble(("    x ", "bold red"), f"{leak.key}: {leak.channel} ({leak.alias}) at {leak.place}"))
 
 
 def _preview(name: str, content: bytes, limit: int = 400) -> str:

@@ -9,14 +9,17 @@ shape of the response of Coveo's Extensions Test API, plus harness-only keys und
 from __future__ import annotations
 
 import base64
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from harness.document import DocumentData
+    from harness.leaks import Leak
+    from harness.outbound import OutgoingRequest
+    from harness.redaction import Redactor
 
-__all__ = ["Change", "ExtensionResult", "LogEntry", "STATUSES"]
+__all__ = ["Change", "ExtensionResult", "LogEntry", "LoggingRecord", "STATUSES"]
 
 STATUSES = ("SUCCESS", "REJECTED", "SKIPPED", "EXECUTION_ERROR", "TIMEOUT")
 
@@ -51,6 +54,19 @@ class Change:
     after: list[Any]
 
 
+@dataclass(frozen=True)
+class LoggingRecord:
+    """A record of Python's ``logging`` emitted during the run (urllib3's debug lines, say)."""
+
+    logger: str
+    level: str
+    message: str
+    """The formatted message, with the exception and stack text when the record had them."""
+
+    def to_json(self) -> dict[str, str]:
+        return {"logger": self.logger, "level": self.level, "message": self.message}
+
+
 def _iso(seconds: float) -> str:
     return datetime.fromtimestamp(seconds, timezone.utc).isoformat(timespec="milliseconds").replace(
         "+00:00", "Z"
@@ -79,6 +95,11 @@ class ExtensionResult:
     """Where the document came from (a file path, or ``<dict>``)."""
     date: float = 0.0
     """Seconds since the epoch when the run started."""
+    logging: list[LoggingRecord] = field(default_factory=list)
+    requests: list[OutgoingRequest] = field(default_factory=list)
+    """The HTTP requests the script sent (mocked or not), in order."""
+    leaks: list[Leak] = field(default_factory=list)
+    """Every place a vault value got out during the run (see :mod:`harness.leaks`)."""
 
     @property
     def ok(self) -> bool:
@@ -90,8 +111,44 @@ class ExtensionResult:
         """Metadata the script set, lower-cased name -> values."""
         return {change.name: change.after for change in self.changes}
 
+    def redacted(self, redactor: Redactor, leaks: list[Leak] | None = None) -> ExtensionResult:
+        """A copy where every string a person or a file could see has its vault values masked."""
+        text = redactor.redact
+        doc = self.document
+        document = replace(
+            doc,
+            metadata=tuple((text(origin), _deep(values, text)) for origin, values in doc.metadata),
+            permissions=tuple(_deep(p, text) for p in doc.permissions),
+            data_streams=tuple(
+                replace(s, origin=text(s.origin), name=text(s.name), content=redactor.redact_bytes(s.content))
+                for s in doc.data_streams
+            ),
+        )
+        return replace(
+            self,
+            reason=text(self.reason),
+            logs=[replace(e, comment=text(e.comment)) for e in self.logs],
+            document=document,
+            changes=[Change(text(c.name), _deep(c.before, text), _deep(c.after, text)) for c in self.changes],
+            stdout=text(self.stdout),
+            stderr=text(self.stderr),
+            warnings=[text(w) for w in self.warnings],
+            source=text(self.source),
+            logging=[replace(r, message=text(r.message)) for r in self.logging],
+            requests=[
+                replace(
+                    r,
+                    url=text(r.url),
+                    headers={text(k): text(v) for k, v in r.headers.items()},
+                    body=redactor.redact_bytes(r.body),
+                )
+                for r in self.requests
+            ],
+            leaks=list(self.leaks if leaks is None else leaks),
+        )
+
     def to_json(self) -> dict[str, Any]:
-        """The Test API response for this run, plus ``harness`` (stdout, stderr, warnings)."""
+        """The Test API response for this run, plus ``harness`` (stdout, stderr, warnings, leaks)."""
         doc = self.document
         streams: dict[str, dict[str, Any]] = {}
         for stream in doc.data_streams:
@@ -115,5 +172,22 @@ class ExtensionResult:
                 "stdout": self.stdout,
                 "stderr": self.stderr,
                 "warnings": list(self.warnings),
+                "logging": [record.to_json() for record in self.logging],
+                "requests": [{"method": r.method, "url": r.url} for r in self.requests],
+                "leaks": [leak.to_json() for leak in self.leaks],
             },
         }
+
+
+def _deep(value: Any, text: Any) -> Any:
+    """``value`` with ``text`` applied to every string in it, keys of dicts included."""
+    if isinstance(value, str):
+        return text(value)
+    if isinstance(value, dict):
+        return {text(str(k)): _deep(v, text) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_deep(v, text) for v in value)
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        masked = text(str(value))  # a numeric secret stored as a number is still a secret
+        return value if masked == str(value) else masked
+    return value

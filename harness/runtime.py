@@ -23,8 +23,10 @@ stopped and is abandoned (its result is still TIMEOUT).
 from __future__ import annotations
 
 import builtins
+import contextvars
 import ctypes
 import io
+import logging
 import os
 import signal
 import sys
@@ -34,11 +36,15 @@ import traceback
 from collections.abc import Mapping
 from pathlib import Path
 from types import CodeType, FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from harness.document import Document, DocumentData, DocumentRejected, DocumentSkipped
 from harness.extension import SCRIPT_NAME, Extension
-from harness.result import Change, ExtensionResult
+from harness.outbound import observe
+from harness.result import Change, ExtensionResult, LoggingRecord
+
+if TYPE_CHECKING:
+    from harness.redaction import Redactor
 
 __all__ = ["DEFAULT_TIMEOUT", "ScriptTimeout", "execute"]
 
@@ -118,6 +124,73 @@ class _Deadline:
             signal.setitimer(signal.ITIMER_REAL, remaining, interval)
 
 
+_LOG_RECORD_FIELDS = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
+
+
+class _LoggingCapture:
+    """Collects the ``logging`` records created during a run, and masks them at birth.
+
+    ``Logger.makeRecord`` is wrapped for the run: each record's full text (message with its
+    ``%`` args, exception and stack text, string ``extra`` fields) is kept for the result,
+    then the record itself is rewritten with vault values masked before any handler sees it
+    (pytest's caplog, a handler the script installed, ``logging.lastResort``).  The root
+    logger's handlers and level are put back afterwards, so a script's ``basicConfig()``
+    does not outlive its run.
+    """
+
+    def __init__(self, redactor: Redactor | None) -> None:
+        self.redactor = redactor
+        self.records: list[LoggingRecord] = []
+        self._original: Any = None
+        self._root: tuple[list[logging.Handler], int] = ([], logging.WARNING)
+
+    def __enter__(self) -> _LoggingCapture:
+        root = logging.getLogger()
+        self._root = (root.handlers[:], root.level)
+        self._original = logging.Logger.makeRecord
+        original, capture = self._original, self
+
+        def make_record(logger: logging.Logger, *args: Any, **kwargs: Any) -> logging.LogRecord:
+            record = original(logger, *args, **kwargs)
+            capture._take(record)
+            return record
+
+        logging.Logger.makeRecord = make_record  # type: ignore[method-assign]
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        logging.Logger.makeRecord = self._original  # type: ignore[method-assign]
+        root = logging.getLogger()
+        root.handlers[:], level = self._root
+        root.setLevel(level)
+
+    def _take(self, record: logging.LogRecord) -> None:
+        try:
+            message = record.getMessage()
+        except Exception:  # noqa: BLE001 - a bad %-format is the script's bug; keep what we can
+            message = str(record.msg)
+        parts = [message]
+        if record.exc_info and record.exc_info[0] is not None:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+            record.exc_info = None
+        if record.exc_text:
+            parts.append(record.exc_text)
+        if record.stack_info:
+            parts.append(record.stack_info)
+        extras = {k: v for k, v in record.__dict__.items() if k not in _LOG_RECORD_FIELDS and isinstance(v, str)}
+        parts += [f"{k}={v}" for k, v in extras.items()]
+        self.records.append(LoggingRecord(record.name, record.levelname, "\n".join(parts)))
+        if self.redactor:
+            redact = self.redactor.redact
+            record.msg, record.args = redact(message), None
+            if record.exc_text:
+                record.exc_text = redact(record.exc_text)
+            if record.stack_info:
+                record.stack_info = redact(record.stack_info)
+            for key, value in extras.items():
+                setattr(record, key, redact(value))
+
+
 def _exec_main_thread(code: CodeType, namespace: dict[str, Any], timeout: float) -> tuple[BaseException | None, bool, bool]:
     error: BaseException | None = None
     deadline = _Deadline(timeout)
@@ -141,7 +214,8 @@ def _exec_thread(code: CodeType, namespace: dict[str, Any], timeout: float) -> t
         except BaseException as exc:  # noqa: BLE001
             box["error"] = exc
 
-    worker = threading.Thread(target=target, name="ipe-script", daemon=True)
+    context = contextvars.copy_context()  # the run's request recording and network guard
+    worker = threading.Thread(target=context.run, args=(target,), name="ipe-script", daemon=True)
     worker.start()
     worker.join(timeout)
     if not worker.is_alive():
@@ -162,13 +236,22 @@ def execute(
     vault_parameters: dict[str, str],
     timeout: float = DEFAULT_TIMEOUT,
     source: str = "<document>",
+    redactor: Redactor | None = None,
 ) -> ExtensionResult:
-    """Run ``extension`` on one document and return what Coveo's Test API would report."""
+    """Run ``extension`` on one document and return what Coveo's Test API would report.
+
+    The result is *raw*: it still holds whatever vault values the script let out, so that
+    leaks can be found; callers redact it before showing it (see :class:`~harness.runner.Runner`).
+    ``redactor`` masks ``logging`` records as they are created, because handlers outside the
+    harness see those at once.
+    """
     started_at = time.time()
     document = Document(data, extension.name, extension.api_version)
     stdout, stderr = _Capture("<stdout>"), _Capture("<stderr>")
     error: BaseException | None = None
     timed_out = interrupted = False
+    logging_capture = _LoggingCapture(redactor)
+    requests_sent: list[Any] = []
     started = time.perf_counter()
     if extension.code is None:
         error = extension.syntax_error
@@ -184,10 +267,11 @@ def execute(
         saved = sys.stdout, sys.stderr
         sys.stdout, sys.stderr = stdout, stderr
         try:
-            if threading.current_thread() is threading.main_thread():
-                error, timed_out, interrupted = _exec_main_thread(extension.code, namespace, timeout)
-            else:
-                error, timed_out, interrupted = _exec_thread(extension.code, namespace, timeout)
+            with logging_capture, observe() as requests_sent:
+                if threading.current_thread() is threading.main_thread():
+                    error, timed_out, interrupted = _exec_main_thread(extension.code, namespace, timeout)
+                else:
+                    error, timed_out, interrupted = _exec_thread(extension.code, namespace, timeout)
         finally:
             sys.stdout, sys.stderr = saved
     duration = (time.perf_counter() - started) * 1000
@@ -227,6 +311,8 @@ def execute(
         extension=extension.name,
         source=source,
         date=started_at,
+        logging=logging_capture.records,
+        requests=list(requests_sent),
     )
 
 

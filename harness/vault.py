@@ -59,6 +59,8 @@ class VaultEntry:
     """``(id, resourceType)`` pairs; empty means every extension."""
     value_type: str = "STRING"
     visibility: str = "OBFUSCATED"
+    allowed_hosts: tuple[str, ...] | None = None
+    """Hosts the value may be sent to (``allowedHosts``, a harness-only key of vault.json)."""
 
     def reaches(self, extension: Extension | None) -> bool:
         """Whether Coveo would inject this entry into ``extension``'s ``vault_parameters``."""
@@ -118,8 +120,14 @@ def parse_vault_entries(data: Any, source: str = "vault.json") -> list[VaultEntr
             if not isinstance(scope, dict) or not isinstance(scope.get("id"), str):
                 raise fail((i, "scopes", j), "expected {\"id\": ..., \"resourceType\": \"EXTENSION\"}")
             pairs.append((scope["id"], str(scope.get("resourceType", "EXTENSION"))))
+        hosts = item.get("allowedHosts")
+        if hosts is not None and (not isinstance(hosts, list) or not all(isinstance(h, str) for h in hosts)):
+            raise fail((i, "allowedHosts"), "expected a list of host names (a harness-only key)")
         text = ("true" if value else "false") if isinstance(value, bool) else str(value)
-        entries.append(VaultEntry(key, text, source, tuple(pairs), value_type, visibility))
+        entries.append(
+            VaultEntry(key, text, source, tuple(pairs), value_type, visibility,
+                       tuple(hosts) if hosts is not None else None)
+        )
     return entries
 
 
@@ -184,6 +192,37 @@ class LocalVault:
             f"vault key {key!r} is not defined for extension {name!r}: add {ENV_PREFIX}{key}=... to {env}, "
             f"or an entry with \"key\": \"{key}\" to vault.json, or set {ENV_PREFIX}{key} in the environment"
         )
+
+    def secrets(self) -> dict[str, str]:
+        """Every value of the vault, whatever its scope, by key: what the redactor must mask.
+
+        A key defined twice with different values (``.env`` and the environment, say) keeps
+        both: the later ones are named ``key#2``, ``key#3``...
+        """
+        named: dict[str, str] = {}
+        for entry in self.entries:
+            name, n = entry.key, 1
+            while name in named and named[name] != entry.value:
+                n += 1
+                name = f"{entry.key}#{n}"
+            named[name] = entry.value
+        return named
+
+    def allowed_hosts(self, extension: Extension | None) -> dict[str, list[str]]:
+        """Vault key -> host patterns its value may go to, from vault.json and the manifest."""
+        hosts: dict[str, list[str]] = {}
+        default = extension.allowed_hosts.get("*") if extension else None
+        for entry in self.entries:
+            if entry.allowed_hosts is not None:
+                hosts.setdefault(entry.key, []).extend(entry.allowed_hosts)
+        if extension:
+            for key, patterns in extension.allowed_hosts.items():
+                if key != "*":
+                    hosts.setdefault(key, []).extend(patterns)
+            if default is not None:
+                for key in self.values_for(extension):
+                    hosts.setdefault(key, list(default))
+        return hosts
 
     @classmethod
     def from_values(cls, values: Mapping[str, Any]) -> LocalVault:
