@@ -109,6 +109,7 @@ def _wrap_http_client() -> None:
                 netloc = self.host if self.port in (None, default) else f"{self.host}:{self.port}"
                 full = f"{scheme}://{netloc}{url}"
             self._ipe_request = OutgoingRequest(method=str(method).upper(), url=full, via="http.client")
+            self._ipe_head_sent = False
             _record(self._ipe_request)
         else:
             self._ipe_request = None
@@ -126,7 +127,12 @@ def _wrap_http_client() -> None:
     def wrapped_send(self: Any, data: Any) -> Any:
         request = getattr(self, "_ipe_request", None)
         if request is not None and active():
-            request.body += _body_bytes(data)
+            chunk = _body_bytes(data)
+            if not getattr(self, "_ipe_head_sent", False):
+                # The first send is the header block, with the body glued on when it is small.
+                self._ipe_head_sent = True
+                chunk = chunk.partition(b"\r\n\r\n")[2]
+            request.body += chunk
         return send(self, data)
 
     connection.putrequest = wrapped_putrequest  # type: ignore[method-assign]
