@@ -1,0 +1,229 @@
+"""extensions/http_enrichment: PIM lookups over HTTP with a vault password, mocked and real."""
+
+from __future__ import annotations
+
+import base64
+import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+import requests
+
+import harness
+from harness.cli import main
+
+from ..conftest import EXTENSIONS
+from .helpers import comments
+
+EXT = EXTENSIONS / "http_enrichment"
+DOCS = EXT / "documents"
+BASE = "https://pim.acme.example/api/v2"
+PASSWORD = "fake-pim-password-123"
+VAULT = {"pim_api_password": PASSWORD}
+ANVIL = {
+    "sku": "ACME-1234",
+    "name": "Acme Anvil 20 kg",
+    "brand": "Acme",
+    "price": {"amount": 149.5, "currency": "CAD"},
+    "stock": 12,
+    "categories": ["Tools", "Anvils"],
+}
+
+
+def basic_auth(header: str) -> tuple[str, str]:
+    scheme, _, token = header.partition(" ")
+    assert scheme == "Basic"
+    user, _, password = base64.b64decode(token).decode("utf-8").partition(":")
+    return user, password
+
+
+def test_product_is_enriched_from_the_pim(requests_mock):
+    requests_mock.get(f"{BASE}/products/ACME-1234", json=ANVIL)
+    result = harness.run_extension(EXT, DOCS / "product.json", vault=VAULT)
+    assert result.status == "SUCCESS", result.reason
+    assert result.added_metadata == {
+        "productname": ["Acme Anvil 20 kg"],
+        "productbrand": ["Acme"],
+        "productcategories": ["Tools", "Anvils"],
+        "productinstock": ["true"],
+        "productprice": [149.5],
+        "productcurrency": ["CAD"],
+    }
+    assert comments(result) == [("NORMAL", "enriched SKU ACME-1234 with 6 fields from the PIM")]
+    sent = requests_mock.last_request
+    assert sent.headers["Accept"] == "application/json"
+    assert basic_auth(sent.headers["Authorization"]) == ("coveo-indexer", PASSWORD)
+    assert sent.timeout == 3.0
+
+
+def test_password_comes_from_the_vault_and_user_from_parameters(requests_mock):
+    requests_mock.get(f"{BASE}/products/ACME-1234", json=ANVIL)
+    result = harness.run_extension(
+        EXT, DOCS / "product.json", parameters={"pim_user": "indexer-ci"}, vault={"pim_api_password": "fake-other-pw"}
+    )
+    assert result.status == "SUCCESS"
+    assert basic_auth(requests_mock.last_request.headers["Authorization"]) == ("indexer-ci", "fake-other-pw")
+
+
+def test_the_secret_is_never_logged(requests_mock):
+    requests_mock.get(f"{BASE}/products/ACME-1234", status_code=401)
+    result = harness.run_extension(EXT, DOCS / "product.json", vault=VAULT)
+    assert result.status == "SUCCESS"
+    assert comments(result) == [
+        ("ERROR", "PIM refused user coveo-indexer (HTTP 401): check the pim_api_password vault entry")
+    ]
+    for entry in result.logs:  # neither the value nor a mask of it (the harness masks what leaks)
+        assert PASSWORD not in entry.comment and "REDACTED" not in entry.comment
+    assert [(r.method, r.url) for r in result.requests] == [("GET", f"{BASE}/products/ACME-1234")]
+
+
+def test_sku_is_quoted_into_the_path_and_document_parameters_apply(requests_mock):
+    """rocket_skates.json is a Test API request: GZIP body, parameters of its own, a '/' in the SKU."""
+    requests_mock.get(f"{BASE}/products/RS-88%2FB", json={"name": "Rocket Skates", "stock": 0})
+    result = harness.run_extension(EXT, DOCS / "rocket_skates.json", vault=VAULT)
+    assert result.status == "SUCCESS", result.reason
+    assert result.added_metadata == {"productname": ["Rocket Skates"], "productinstock": ["false"]}
+    assert requests_mock.last_request.url == f"{BASE}/products/RS-88%2FB"
+
+
+def test_upstream_500_keeps_the_item_with_a_warning(requests_mock):
+    requests_mock.get(f"{BASE}/products/ACME-1234", status_code=500, text="Internal Server Error")
+    result = harness.run_extension(EXT, DOCS / "product.json", vault=VAULT)
+    assert result.status == "SUCCESS"
+    assert result.changes == []
+    assert comments(result) == [
+        ("WARNING", "PIM answered HTTP 500 for SKU ACME-1234; indexed without product fields")
+    ]
+
+
+def test_unknown_sku_is_a_warning(requests_mock):
+    requests_mock.get(f"{BASE}/products/ACME-1234", status_code=404)
+    result = harness.run_extension(EXT, DOCS / "product.json", vault=VAULT)
+    assert result.status == "SUCCESS"
+    assert result.changes == []
+    assert comments(result) == [("WARNING", "SKU ACME-1234 is not in the PIM")]
+
+
+def test_non_json_answer_is_a_warning(requests_mock):
+    requests_mock.get(f"{BASE}/products/ACME-1234", text="<html>maintenance</html>")
+    result = harness.run_extension(EXT, DOCS / "product.json", vault=VAULT)
+    assert result.status == "SUCCESS"
+    assert comments(result) == [("WARNING", "PIM answer for SKU ACME-1234 is not JSON; indexed without product fields")]
+
+
+def test_pim_timeout_keeps_the_item_with_a_warning(requests_mock):
+    requests_mock.get(f"{BASE}/products/ACME-1234", exc=requests.exceptions.ReadTimeout)
+    result = harness.run_extension(EXT, DOCS / "product.json", parameters={"pim_timeout": "1.5"}, vault=VAULT)
+    assert result.status == "SUCCESS"
+    assert result.changes == []
+    assert comments(result) == [
+        ("WARNING", "PIM did not answer within 1.5s for SKU ACME-1234; indexed without product fields")
+    ]
+    assert requests_mock.last_request.timeout == 1.5
+
+
+def test_connection_error_keeps_the_item_with_a_warning(requests_mock):
+    requests_mock.get(f"{BASE}/products/ACME-1234", exc=requests.exceptions.ConnectionError)
+    result = harness.run_extension(EXT, DOCS / "product.json", vault=VAULT)
+    assert result.status == "SUCCESS"
+    assert comments(result) == [
+        ("WARNING", "PIM unreachable for SKU ACME-1234 (ConnectionError); indexed without product fields")
+    ]
+
+
+def test_item_without_sku_is_skipped_without_reading_the_vault(requests_mock):
+    result = harness.run_extension(EXT, DOCS / "no_sku.json", vault={})
+    assert result.status == "SKIPPED"
+    assert result.reason == "no sku metadata: nothing to look up"
+    assert requests_mock.call_count == 0
+
+
+def test_missing_vault_entry_fails_the_item_naming_the_key(requests_mock):
+    result = harness.run_extension(EXT, DOCS / "product.json", vault={})
+    assert result.status == "EXECUTION_ERROR"
+    assert "pim_api_password" in result.reason and ".env" in result.reason
+    assert requests_mock.call_count == 0
+
+
+# -- a real HTTP server on the loopback interface ------------------------------------------
+
+
+class _FakePim(BaseHTTPRequestHandler):
+    seen: list[dict[str, Any]] = []
+
+    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+        type(self).seen.append({"path": self.path, "authorization": self.headers.get("Authorization", "")})
+        body = json.dumps({**ANVIL, "name": "Anvil from the loopback PIM"}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: Any) -> None:  # keep the test output quiet
+        pass
+
+
+@pytest.fixture
+def fake_pim(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[str, list[dict[str, Any]]]]:
+    for name in ("HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    seen: list[dict[str, Any]] = []
+    handler = type("Handler", (_FakePim,), {"seen": seen})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/pim/api", seen
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+
+
+def test_real_http_server_gets_the_request_with_path_and_auth(fake_pim):
+    base, seen = fake_pim
+    result = harness.run_extension(EXT, DOCS / "product.json", parameters={"pim_base_url": base}, vault=VAULT)
+    assert result.status == "SUCCESS", result.reason
+    assert result.added_metadata["productname"] == ["Anvil from the loopback PIM"]
+    assert len(seen) == 1
+    assert seen[0]["path"] == "/pim/api/products/ACME-1234"
+    assert basic_auth(seen[0]["authorization"]) == ("coveo-indexer", PASSWORD)
+
+
+def test_ipe_run_param_points_the_cli_at_the_real_server(fake_pim, capsys, monkeypatch):
+    base, seen = fake_pim
+    monkeypatch.setenv("VAULT_pim_api_password", PASSWORD)
+    code = main(["run", str(EXT), "--document", str(DOCS / "product.json"), "--param", f"pim_base_url={base}", "--json"])
+    assert code == 0
+    answer = json.loads(capsys.readouterr().out)
+    assert answer["result"]["status"] == "SUCCESS"
+    added = answer["document"]["metadata"][-1]
+    assert added["origin"] == "http_enrichment"
+    assert added["values"]["productname"] == ["Anvil from the loopback PIM"]
+    assert [s["path"] for s in seen] == ["/pim/api/products/ACME-1234"]
+    assert basic_auth(seen[0]["authorization"])[1] == PASSWORD
+
+
+# -- the extension's own documents, end to end ---------------------------------------------
+
+
+def test_ipe_run_on_its_documents_exits_0_with_the_vault_from_the_environment(requests_mock, monkeypatch, capsys):
+    monkeypatch.setenv("VAULT_pim_api_password", PASSWORD)
+    requests_mock.get(f"{BASE}/products/ACME-1234", json=ANVIL)
+    requests_mock.get(f"{BASE}/products/RS-88%2FB", status_code=503)
+    assert main(["run", str(EXT)]) == 0
+    out = capsys.readouterr().out
+    assert "3 documents: 1 SKIPPED, 2 SUCCESS" in out
+    assert "PIM answered HTTP 503 for SKU RS-88/B" in out
+    assert requests_mock.call_count == 2
+
+
+def test_ipe_run_without_the_vault_entry_exits_1(requests_mock, capsys):
+    assert main(["run", str(EXT)]) == 1
+    out = capsys.readouterr().out
+    assert "EXECUTION_ERROR" in out and "pim_api_password" in out
+    assert requests_mock.call_count == 0
