@@ -22,6 +22,8 @@ VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "met
 LINK_ATTRIBUTES = {"href", "src"}
 KEPT_SCHEMES = ("#", "mailto:", "tel:", "javascript:", "data:")
 NOT_TEXT = {"head", "title", "style", "template"}  # their content is not body text
+BLOCKS = {"address", "article", "aside", "blockquote", "br", "dd", "div", "dl", "dt", "figcaption", "h1", "h2", "h3",
+          "h4", "h5", "h6", "header", "hr", "li", "main", "ol", "p", "pre", "section", "table", "td", "th", "tr", "ul"}
 
 
 def csv_parameter(name, default):
@@ -35,7 +37,8 @@ class Cleaner(HTMLParser):
         super().__init__(convert_charrefs=False)
         self.base, self.tags, self.classes = base, tags, classes
         self.html, self.text = [], []
-        self.removing = 0  # depth inside a removed element
+        self.removing = 0  # depth of nested elements named like the removed one (<li>, <p> may be left open)
+        self.removing_tag = None
         self.hidden = 0  # depth inside elements whose content is not body text
         self.removed = 0
         self.rewritten = 0
@@ -46,16 +49,18 @@ class Cleaner(HTMLParser):
 
     def start(self, tag, attrs, closed):
         if self.removing:
-            if tag not in VOID and not closed:
+            if tag == self.removing_tag and not closed:
                 self.removing += 1
             return
         if self.unwanted(tag, attrs):
             self.removed += 1
             if tag not in VOID and not closed:
-                self.removing = 1
+                self.removing, self.removing_tag = 1, tag
             return
         if tag in NOT_TEXT and not closed:
             self.hidden += 1
+        if tag in BLOCKS:
+            self.text.append(" ")  # keep words of separate blocks apart in body_text
         parts = [tag]
         for name, value in attrs:
             if value is not None and name in LINK_ATTRIBUTES and not value.lower().startswith(KEPT_SCHEMES):
@@ -74,10 +79,13 @@ class Cleaner(HTMLParser):
 
     def handle_endtag(self, tag):
         if self.removing:
-            self.removing -= 1
+            if tag == self.removing_tag:
+                self.removing -= 1
         elif tag not in VOID:
             if tag in NOT_TEXT and self.hidden:
                 self.hidden -= 1
+            if tag in BLOCKS:
+                self.text.append(" ")
             self.html.append("</%s>" % tag)
 
     def handle_data(self, data):
