@@ -56,9 +56,12 @@ class Extension:
 
     @property
     def documents(self) -> list[Path]:
-        """The sample documents shipped in the extension's ``documents/`` folder, sorted."""
+        """The sample documents shipped in the extension's ``documents/`` folder, sorted
+        (``*.expected.json`` files are golden results, not documents)."""
         folder = self.folder / "documents"
-        return sorted(p for p in folder.glob("*.json") if p.is_file()) if folder.is_dir() else []
+        if not folder.is_dir():
+            return []
+        return sorted(p for p in folder.glob("*.json") if p.is_file() and not p.name.endswith(".expected.json"))
 
     @property
     def scope_ids(self) -> set[str]:

@@ -111,6 +111,52 @@ class ExtensionResult:
         """Metadata the script set, lower-cased name -> values."""
         return {change.name: change.after for change in self.changes}
 
+    # -- small readers for tests: what people assert on, without digging into the document --------
+
+    def metadata(self, name: str) -> list[Any]:
+        """The values the script set for ``name`` (case-insensitive, as Coveo's metadata names are);
+        ``[]`` when it set none, so ``assert result.metadata("Title") == [...]`` reads naturally."""
+        return list(self.added_metadata.get(name.lower(), []))
+
+    @property
+    def log_texts(self) -> list[str]:
+        """The text of every ``log()`` call, in order."""
+        return [entry.comment for entry in self.logs]
+
+    def logs_at(self, severity: str) -> list[str]:
+        """The texts logged at ``severity`` (``"Warning"``, ``"WARNING"`` ... any case)."""
+        wanted = severity.upper()
+        return [entry.comment for entry in self.logs if entry.severity == wanted]
+
+    def stream(self, name: str) -> bytes | None:
+        """The newest content of data stream ``name`` (case-insensitive), or None when it has none."""
+        found = [s.content for s in self.document.data_streams if s.name.lower() == name.lower()]
+        return found[-1] if found else None
+
+    def describe(self) -> str:
+        """A few readable lines (status, reason, logs, metadata set, leaks) for failure messages."""
+        lines = [f"{self.extension or 'extension'} on {self.source or 'a document'}: {self.status}"]
+        if self.reason:
+            lines += ["  reason: " + line for line in self.reason.splitlines()]
+        lines += [f"  log {e.severity}: {e.comment}" for e in self.logs]
+        lines += [f"  set {name} = {values!r}" for name, values in self.added_metadata.items()]
+        lines += [f"  warning: {w}" for w in self.warnings]
+        lines += [f"  leak: {leak}" for leak in self.leaks]
+        return "\n".join(lines)
+
+    def assert_status(self, *statuses: str) -> ExtensionResult:
+        """Fail with :meth:`describe` unless the status is one of ``statuses``; returns self to chain."""
+        wanted = [s.upper() for s in statuses]
+        if self.status not in wanted:
+            raise AssertionError(f"expected status {' or '.join(wanted)}, got {self.status}\n{self.describe()}")
+        return self
+
+    def __repr__(self) -> str:
+        """One line, so pytest's ``where`` lines show what ran and how it ended, not the whole item."""
+        reason = self.reason.strip().splitlines()[-1] if self.reason.strip() else ""
+        tail = f": {reason[:120]}" if reason else ""
+        return f"<ExtensionResult {self.extension or '?'} on {self.source or '?'}: {self.status}{tail}>"
+
     def redacted(self, redactor: Redactor, leaks: list[Leak] | None = None) -> ExtensionResult:
         """A copy where every string a person or a file could see has its vault values masked."""
         text = redactor.redact
