@@ -238,7 +238,11 @@ class IpeSession:
         try:
             diff = compare_golden(result, path)
         except HarnessError as exc:
-            pytest.fail(str(exc), pytrace=False)
+            problem = str(exc)
+        else:
+            problem = ""
+        if problem:
+            pytest.fail(problem, pytrace=False)
         if diff is not None:
             pytest.fail(f"the result differs from its golden file {path} "
                         f"(accept it with pytest --ipe-update-golden):\n{diff}", pytrace=False)

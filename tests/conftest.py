@@ -53,3 +53,6 @@ def make_extension(tmp_path: Path) -> Callable[..., Path]:
         return folder
 
     return make
+
+
+pytest_plugins = ["pytester"]  # tests/test_pytest_plugin.py runs pytest sessions of its own
