@@ -15,10 +15,13 @@ from pathlib import Path
 from rich.console import Console
 
 import harness
+from harness.cassette import cassette_for, use_cassette
 from harness.errors import HarnessError
 from harness.extension import Extension, load_extension
+from harness.network import guard_sockets
 from harness.report import render_result, render_summary
-from harness.runner import Runner, extension_documents
+from harness.result import ExtensionResult
+from harness.runner import Runner, extension_documents, read_document
 from harness.snapshot import Placeholder, load_snapshot
 from harness.vault import load_vault
 from harness.vault_api import VISIBILITY_TYPES, extension_payload, find_entry, missing_entries, snapshot_payload
@@ -72,6 +75,13 @@ def _parser() -> argparse.ArgumentParser:
                      help="print the Test API response (a JSON list when several documents)")
     run.add_argument("--env-file", metavar="FILE", help="the .env file to read VAULT_<key> lines from")
     run.add_argument("--vault-file", metavar="FILE", help="the vault.json file of Vault API entries")
+    http = run.add_mutually_exclusive_group()
+    http.add_argument("--record", action="store_true",
+                      help="call the real services and record each document's HTTP into the extension's "
+                      "cassettes/<document>.yaml, vault values written as {{ VAULT.<key> }}")
+    http.add_argument("--live", action="store_true",
+                      help="call the real services even for documents that have a cassette "
+                      "(by default a document's cassette is replayed and nothing leaves the machine)")
     run.set_defaults(handler=_run)
     _add_vault_parser(commands)
     return parser
@@ -81,9 +91,12 @@ def _run(args: argparse.Namespace) -> int:
     vault = load_vault(env_file=args.env_file, vault_file=args.vault_file)
     runner = Runner(args.extension, parameters=dict(args.param), vault=vault, timeout=args.timeout)
     documents = [Path(d) for d in args.document] or extension_documents(runner.extension)
+    for document in documents:  # every document is read (and validated) before the first run
+        read_document(document)
     results = []
     console = Console(highlight=False, soft_wrap=True)
-    for result in runner.run_all(documents):
+    for document in documents:
+        result = _run_one(runner, document, record=args.record, live=args.live)
         results.append(result)
         if not args.json:
             render_result(result, console)
@@ -94,6 +107,25 @@ def _run(args: argparse.Namespace) -> int:
     elif len(results) > 1:
         render_summary(results, console)
     return EXIT_OK if all(r.ok for r in results) else EXIT_FAILED
+
+
+def _run_one(runner: Runner, document: Path, *, record: bool, live: bool) -> ExtensionResult:
+    """One document: recorded, replayed from its cassette (offline), or run live."""
+    cassette = cassette_for(runner.extension, document)
+    if record:
+        with use_cassette(cassette, runner.vault, runner.extension, mode="record") as recording:
+            result = runner.run(document)
+        if recording.interactions:
+            _note(f"recorded {recording.interactions} HTTP interaction(s) of {document.name} into {cassette}")
+        else:
+            _note(f"{document.name} made no HTTP request: no cassette written")
+        return result
+    if live or not cassette.is_file():
+        return runner.run(document)
+    _note(f"replaying {cassette} for {document.name} (--live to call the real services)")
+    hint = f"ipe run replays {cassette} and runs offline; --live calls the real services, --record records them"
+    with use_cassette(cassette, runner.vault, runner.extension), guard_sockets(hint=hint):
+        return runner.run(document)
 
 
 # --- ipe vault ----------------------------------------------------------------------------------
