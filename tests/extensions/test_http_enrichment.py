@@ -57,6 +57,7 @@ def test_product_is_enriched_from_the_pim(requests_mock):
     assert sent.headers["Accept"] == "application/json"
     assert basic_auth(sent.headers["Authorization"]) == ("coveo-indexer", PASSWORD)
     assert sent.timeout == 3.0
+    assert result.leaks == []  # Basic auth over https to the PIM is where the password belongs
 
 
 def test_password_comes_from_the_vault_and_user_from_parameters(requests_mock):
@@ -78,6 +79,7 @@ def test_the_secret_is_never_logged(requests_mock):
     for entry in result.logs:  # neither the value nor a mask of it (the harness masks what leaks)
         assert PASSWORD not in entry.comment and "REDACTED" not in entry.comment
     assert [(r.method, r.url) for r in result.requests] == [("GET", f"{BASE}/products/ACME-1234")]
+    assert result.leaks == []
 
 
 def test_sku_is_quoted_into_the_path_and_document_parameters_apply(requests_mock):
@@ -192,6 +194,9 @@ def test_real_http_server_gets_the_request_with_path_and_auth(fake_pim):
     assert len(seen) == 1
     assert seen[0]["path"] == "/pim/api/products/ACME-1234"
     assert basic_auth(seen[0]["authorization"]) == ("coveo-indexer", PASSWORD)
+    # ...and the harness flags it: the password went out over plain http://
+    assert [(leak.key, leak.channel) for leak in result.leaks] == [("pim_api_password", "plain_http")]
+    assert PASSWORD not in json.dumps(result.to_json())
 
 
 def test_ipe_run_param_points_the_cli_at_the_real_server(fake_pim, capsys, monkeypatch):
