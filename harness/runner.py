@@ -14,15 +14,19 @@ from typing import Any, Union
 from harness.document import DocumentData
 from harness.document_format import load_document, parse_document
 from harness.errors import HarnessError
+from harness.canary import CanaryVault
 from harness.extension import Extension, load_extension
+from harness.leaks import find_leaks
+from harness.redaction import Redactor
 from harness.result import ExtensionResult
 from harness.runtime import DEFAULT_TIMEOUT, execute
 from harness.vault import LocalVault, load_vault
 
-__all__ = ["DocumentInput", "Runner", "VaultInput", "read_document", "run_extension"]
+__all__ = ["CANARY", "DocumentInput", "Runner", "VaultInput", "read_document", "run_extension"]
 
 DocumentInput = Union[str, "os.PathLike[str]", Mapping[str, Any], DocumentData]
-VaultInput = Union[None, Mapping[str, Any], LocalVault]
+VaultInput = Union[None, str, Mapping[str, Any], LocalVault]
+CANARY = "canary"
 
 
 def read_document(document: DocumentInput) -> tuple[DocumentData, str]:
@@ -44,22 +48,39 @@ def _display(path: Path) -> str:
         return str(path)
 
 
-def _vault(vault: VaultInput) -> LocalVault:
+def _vault(vault: VaultInput, extension: Extension) -> LocalVault:
     if vault is None:
         return load_vault()
+    if vault == CANARY:
+        return CanaryVault(_static_keys(extension), base=load_vault())
     if isinstance(vault, LocalVault):
         return vault
     if isinstance(vault, Mapping):
         return LocalVault.from_values(vault)
-    raise HarnessError(f"vault must be a dict of key -> value or a LocalVault, not {type(vault).__name__}")
+    raise HarnessError(
+        f"vault must be a dict of key -> value, a LocalVault or \"canary\", not {type(vault).__name__}"
+    )
+
+
+def _static_keys(extension: Extension) -> list[str]:
+    """The vault keys the script reads, found without running it (for canaries minted up front)."""
+    if extension.code is None:
+        return []
+    from harness.vault_usage import vault_keys
+
+    return sorted(vault_keys(extension.source, str(extension.script)).keys)
 
 
 class Runner:
     """Runs one extension on documents, with one vault, parameters and time limit.
 
     ``vault=None`` reads the local vault (``.env``, ``vault.json``, ``VAULT_*`` environment
-    variables) as ``ipe run`` does; a dict gives exactly those values to the script.
+    variables) as ``ipe run`` does; a dict gives exactly those values to the script;
+    ``"canary"`` gives every key the script reads a random stand-in (see :mod:`harness.canary`).
     Parameters are merged: the manifest's defaults, then the document's, then ``parameters``.
+
+    Every result it returns is redacted: each vault value, in every alias, is masked in every
+    string, and ``result.leaks`` says where the script let one out.
     """
 
     def __init__(
@@ -72,11 +93,21 @@ class Runner:
     ) -> None:
         self.extension = load_extension(extension)
         self.parameters = {str(k): "" if v is None else str(v) for k, v in (parameters or {}).items()}
-        self.vault = _vault(vault)
+        self.vault = _vault(vault, self.extension)
         self.timeout = DEFAULT_TIMEOUT if timeout is None else float(timeout)
         if not self.timeout > 0:
             raise HarnessError(f"the time limit must be a positive number of seconds, not {timeout!r}")
         self._vault_values = self.vault.values_for(self.extension)
+        self._allowed_hosts = self.vault.allowed_hosts(self.extension)
+        self._redactor, self._known = Redactor(self.vault.secrets()), len(self.vault.entries)
+
+    @property
+    def redactor(self) -> Redactor:
+        """The redactor of this runner's vault (every value of every scope)."""
+        if len(self.vault.entries) != self._known:  # a canary vault minted new keys
+            self._redactor, self._known = Redactor(self.vault.secrets()), len(self.vault.entries)
+            self._allowed_hosts = self.vault.allowed_hosts(self.extension)
+        return self._redactor
 
     def run(self, document: DocumentInput) -> ExtensionResult:
         return self._execute(*read_document(document))
@@ -90,7 +121,17 @@ class Runner:
     def _execute(self, data: DocumentData, source: str) -> ExtensionResult:
         parameters = {**self.extension.parameters, **data.parameters, **self.parameters}
         vault_parameters = self.vault.parameters_for(self.extension, self._vault_values)
-        return execute(self.extension, data, parameters, vault_parameters, self.timeout, source)
+        raw = execute(self.extension, data, parameters, vault_parameters, self.timeout, source, self.redactor)
+        redactor = self.redactor
+        raw.warnings[:0] = [
+            f"vault key {key!r} holds a value too short to mask safely: it is not redacted "
+            "(see 'Short values' in the README)"
+            for key in redactor.short_keys
+        ]
+        if not redactor:
+            return raw
+        leaks = find_leaks(raw, redactor, self._allowed_hosts, data.permissions)
+        return raw.redacted(redactor, leaks)
 
 
 def run_extension(

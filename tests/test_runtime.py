@@ -55,7 +55,7 @@ def test_script_is_compiled_once_and_reloaded_when_it_changes(make_extension):
 def test_nothing_carries_over_between_documents(make_extension):
     folder = make_extension(
         """
-        log("counter=%s param=%s vault=%s" % (globals().get("counter"), parameters.get("x"), vault_parameters.get("k")))
+        log("counter=%s param=%s vault=%s" % (globals().get("counter"), parameters.get("x"), vault_parameters.get("k")[::-1]))
         counter = 1
         parameters["x"] = "changed"
         vault_parameters["k"] = "changed"
@@ -65,7 +65,7 @@ def test_nothing_carries_over_between_documents(make_extension):
     )
     runner = harness.Runner(folder, vault={"k": "fake-original"}, parameters={"x": "original"})
     comments = [runner.run(SAMPLE_DOCUMENT).logs[0].comment for _ in range(3)]
-    assert comments == ["counter=None param=original vault=fake-original"] * 3
+    assert comments == ["counter=None param=original vault=lanigiro-ekaf"] * 3
 
 
 def test_exception_gives_execution_error_with_the_scripts_traceback(make_extension):

@@ -11,7 +11,13 @@ from harness.vault import LocalVault, load_vault, parse_env, parse_vault_entries
 
 from .conftest import SAMPLE_DOCUMENT
 
-SHOW_VAULT = "log(repr(sorted(vault_parameters.items())))"
+# Logs reversed copies of the values: they show which value the script got, and are not an alias the
+# redactor masks (a logged value itself would be redacted).
+SHOW_VAULT = "log(repr(sorted((k, v[::-1]) for k, v in vault_parameters.items())))"
+
+
+def shown(pairs):
+    return repr([(k, v[::-1]) for k, v in pairs])
 
 
 def write(path, content):
@@ -124,9 +130,7 @@ def test_scoped_entries_reach_only_their_extensions(make_extension, tmp_path):
     )
     folder = make_extension(SHOW_VAULT, name="pim", manifest={"id": "myorg-abc123"})
     result = harness.run_extension(folder, SAMPLE_DOCUMENT)  # vault=None: the local vault, as `ipe run`
-    assert result.logs[0].comment == repr(
-        [("by_name", "fake-by-name"), ("mine", "fake-mine"), ("shared", "fake-shared")]
-    )
+    assert result.logs[0].comment == shown([("by_name", "fake-by-name"), ("mine", "fake-mine"), ("shared", "fake-shared")])
 
 
 def test_missing_key_scoped_elsewhere_says_so(make_extension, tmp_path):
@@ -146,14 +150,14 @@ def test_environment_overrides_for_ci(make_extension, tmp_path, monkeypatch):
     write(tmp_path / ".env", "VAULT_token=fake-from-env-file\n")
     monkeypatch.setenv("VAULT_token", "fake-from-ci")
     folder = make_extension(SHOW_VAULT)
-    assert harness.run_extension(folder, SAMPLE_DOCUMENT).logs[0].comment == repr([("token", "fake-from-ci")])
+    assert harness.run_extension(folder, SAMPLE_DOCUMENT).logs[0].comment == shown([("token", "fake-from-ci")])
 
 
 def test_a_dict_vault_gives_exactly_those_values(make_extension, tmp_path):
     write(tmp_path / ".env", "VAULT_token=fake-from-env-file\n")
     folder = make_extension(SHOW_VAULT)
     result = harness.run_extension(folder, SAMPLE_DOCUMENT, vault={"n": 3, "flag": False})
-    assert result.logs[0].comment == repr([("flag", "false"), ("n", "3")])
+    assert result.logs[0].comment == shown([("flag", "false"), ("n", "3")])
 
 
 def test_local_vault_from_values():

@@ -1,0 +1,107 @@
+"""The leak check behind ``ipe check``: run with canaries, offline, plus the static pass.
+
+For one extension it runs every sample document with canary vault values (no real secret
+needed, no coincidental match possible) while no request leaves the machine: requests get
+the extension's recorded answers when it has a cassette, an empty 200 answer otherwise, and
+the check goes on whatever the script then does.  The static pass reports flows from
+``vault_parameters`` to an output on every code path, including the ones the sample
+documents never reach.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from harness.cassette import cassette_for, use_cassette
+from harness.extension import Extension, load_extension
+from harness.leaks import Leak
+from harness.network import guard_sockets, offline
+from harness.result import ExtensionResult
+from harness.runner import CANARY, DocumentInput, Runner, extension_documents, read_document
+from harness.taint import Flow, find_flows
+
+__all__ = ["CheckReport", "check_extension", "find_extensions"]
+
+
+@dataclass
+class CheckReport:
+    """What ``ipe check`` found for one extension."""
+
+    extension: Extension
+    results: list[ExtensionResult] = field(default_factory=list)
+    flows: list[Flow] = field(default_factory=list)
+    """Static findings: flows from a vault value to an output, with their script line."""
+    limits: list[str] = field(default_factory=list)
+    """What the static pass could not follow in this script."""
+
+    @property
+    def leaks(self) -> list[tuple[str, Leak]]:
+        """``(document source, leak)`` for every leak of every run."""
+        return [(result.source, leak) for result in self.results for leak in result.leaks]
+
+    @property
+    def clean(self) -> bool:
+        return not self.flows and not any(result.leaks for result in self.results)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "extension": self.extension.name,
+            "folder": str(self.extension.folder),
+            "clean": self.clean,
+            "documents": [
+                {"source": r.source, "status": r.status, "leaks": [leak.to_json() for leak in r.leaks]}
+                for r in self.results
+            ],
+            "static": [
+                {"key": f.key, "channel": f.channel, "line": f.line, "sink": f.sink} for f in self.flows
+            ],
+            "limits": list(self.limits),
+        }
+
+
+def check_extension(
+    extension: str | os.PathLike[str] | Extension,
+    documents: Sequence[DocumentInput] | None = None,
+    *,
+    timeout: float | None = None,
+) -> CheckReport:
+    """Leak-check one extension on ``documents`` (default: its own ``documents/``)."""
+    loaded = load_extension(extension)
+    report = CheckReport(loaded)
+    if loaded.code is not None:
+        static = find_flows(loaded.source, str(loaded.script))
+        report.flows, report.limits = list(static.flows), list(static.limits)
+    runner = Runner(loaded, vault=CANARY, timeout=timeout)
+    chosen = list(documents) if documents is not None else list(extension_documents(loaded))
+    for document in chosen:  # every document is read (and validated) before the first run
+        read_document(document)
+    for document in chosen:
+        report.results.append(_check_one(runner, document))
+    return report
+
+
+def _check_one(runner: Runner, document: DocumentInput) -> ExtensionResult:
+    """Run one document offline: on its cassette when it has one, else on empty 200 answers.
+
+    The two cannot be stacked: requests-mock's catch-all answers above the transport that
+    vcrpy replays at, so the cassette would never be reached.  With a cassette, the socket
+    guard alone keeps anything the cassette does not answer from leaving the machine.
+    """
+    cassette = cassette_for(runner.extension, document) if isinstance(document, (str, os.PathLike)) else None
+    if cassette is not None and cassette.is_file():
+        hint = f"ipe check runs offline on {cassette}; record it again with `ipe run --record`"
+        with use_cassette(cassette, runner.vault, runner.extension), guard_sockets(loopback=False, hint=hint):
+            return runner.run(document)
+    with offline():
+        return runner.run(document)
+
+
+def find_extensions(root: str | os.PathLike[str] = "extensions") -> list[Path]:
+    """Every extension folder (one holding an ``extension.py``) directly under ``root``."""
+    base = Path(root)
+    return sorted(p for p in base.iterdir() if (p / "extension.py").is_file()) if base.is_dir() else []
+
