@@ -13,7 +13,6 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from harness.cassette import cassette_for, use_cassette
@@ -24,7 +23,7 @@ from harness.result import ExtensionResult
 from harness.runner import CANARY, DocumentInput, Runner, extension_documents, read_document
 from harness.taint import Flow, find_flows
 
-__all__ = ["CheckReport", "check_extension", "find_extensions"]
+__all__ = ["CheckReport", "check_extension"]
 
 
 @dataclass
@@ -98,10 +97,4 @@ def _check_one(runner: Runner, document: DocumentInput) -> ExtensionResult:
             return runner.run(document)
     with offline():
         return runner.run(document)
-
-
-def find_extensions(root: str | os.PathLike[str] = "extensions") -> list[Path]:
-    """Every extension folder (one holding an ``extension.py``) directly under ``root``."""
-    base = Path(root)
-    return sorted(p for p in base.iterdir() if (p / "extension.py").is_file()) if base.is_dir() else []
 

@@ -1,7 +1,8 @@
 """The ``ipe`` command: a thin adapter from arguments to :class:`~harness.runner.Runner`.
 
 Exit codes (product contract): 0 every document ended SUCCESS, REJECTED or SKIPPED; 1 some
-ended EXECUTION_ERROR or TIMEOUT; 2 bad usage or unreadable input; 3 a leak was found.
+ended EXECUTION_ERROR or TIMEOUT (``ipe vault missing``: some vault entry is missing); 2 bad
+usage or unreadable input; 3 a leak was found (``ipe check``, or ``ipe run --fail-on-leak``).
 """
 
 from __future__ import annotations
@@ -16,10 +17,11 @@ from rich.console import Console
 
 import harness
 from harness.cassette import cassette_for, use_cassette
+from harness.check import check_extension
 from harness.errors import HarnessError
-from harness.extension import Extension, load_extension
+from harness.extension import Extension, find_extensions, load_extension
 from harness.network import guard_sockets
-from harness.report import render_result, render_summary
+from harness.report import render_check, render_result, render_summary
 from harness.result import ExtensionResult
 from harness.runner import Runner, extension_documents, read_document
 from harness.snapshot import Placeholder, load_snapshot
@@ -82,7 +84,26 @@ def _parser() -> argparse.ArgumentParser:
     http.add_argument("--live", action="store_true",
                       help="call the real services even for documents that have a cassette "
                       "(by default a document's cassette is replayed and nothing leaves the machine)")
+    run.add_argument("--fail-on-leak", action="store_true",
+                     help="exit 3 when a vault value got out anywhere during the run (see ipe check)")
     run.set_defaults(handler=_run)
+
+    check = commands.add_parser(
+        "check",
+        help="leak-check extensions: canary vault values, offline HTTP, and a static pass",
+        description="Run each extension on its documents with canary vault values (no real secret "
+        "needed) and no network (a recorded cassette answers, or an empty 200), report every place a "
+        "vault value got out, and every flow from vault_parameters to an output found in the script. "
+        "Exit 3 on any finding, 0 when clean.",
+    )
+    check.add_argument("extensions", metavar="EXT", nargs="*",
+                       help="extension folder or script (default: every folder under extensions/)")
+    check.add_argument("--document", "-d", metavar="FILE", action="append", default=[],
+                       help="check on this document instead of the extensions' own; repeatable")
+    check.add_argument("--timeout", metavar="S", type=_timeout, default=None,
+                       help="time limit per document in seconds (default: Coveo's 5)")
+    check.add_argument("--json", action="store_true", help="print the findings as JSON")
+    check.set_defaults(handler=_check)
     _add_vault_parser(commands)
     return parser
 
@@ -106,7 +127,24 @@ def _run(args: argparse.Namespace) -> int:
         print(json.dumps(payload[0] if len(payload) == 1 else payload, indent=2, ensure_ascii=False))
     elif len(results) > 1:
         render_summary(results, console)
+    if args.fail_on_leak and any(r.leaks for r in results):
+        return EXIT_LEAK
     return EXIT_OK if all(r.ok for r in results) else EXIT_FAILED
+
+
+def _check(args: argparse.Namespace) -> int:
+    folders = args.extensions or find_extensions()
+    if not folders:
+        raise HarnessError("no EXT given, and no extensions/<name>/extension.py here to check")
+    documents = [Path(d) for d in args.document] or None
+    reports = [check_extension(folder, documents, timeout=args.timeout) for folder in folders]
+    if args.json:
+        print(json.dumps([r.to_json() for r in reports], indent=2, ensure_ascii=False))
+    else:
+        console = Console(highlight=False, soft_wrap=True)
+        for report in reports:
+            render_check(report, console)
+    return EXIT_OK if all(r.clean for r in reports) else EXIT_LEAK
 
 
 def _run_one(runner: Runner, document: Path, *, record: bool, live: bool) -> ExtensionResult:
@@ -255,8 +293,7 @@ def _script_keys(extension: Extension) -> dict[str, list[int]]:
 
 def _extension_folders() -> list[Path]:
     """Every ./extensions/<name>/ holding an extension.py, sorted: what `ipe vault missing` checks by default."""
-    root = Path("extensions")
-    folders = sorted(p for p in root.iterdir() if (p / "extension.py").is_file()) if root.is_dir() else []
+    folders = find_extensions()
     if not folders:
         raise HarnessError("no EXT given, and no extensions/<name>/extension.py here to check")
     return folders

@@ -18,7 +18,7 @@ from typing import Any
 
 from harness.errors import HarnessError, json_path, load_json_file
 
-__all__ = ["Extension", "load_extension", "SCRIPT_NAME", "MANIFEST_NAME"]
+__all__ = ["Extension", "find_extensions", "load_extension", "SCRIPT_NAME", "MANIFEST_NAME"]
 
 SCRIPT_NAME = "extension.py"
 MANIFEST_NAME = "extension.json"
@@ -98,6 +98,12 @@ def load_extension(path: str | os.PathLike[str] | Extension) -> Extension:
     extension = _build(script, manifest if manifest.is_file() else None)
     _CACHE[script] = (stamp, extension)
     return extension
+
+
+def find_extensions(root: str | os.PathLike[str] = "extensions") -> list[Path]:
+    """Every extension folder (one holding an ``extension.py``) directly under ``root``, sorted."""
+    base = Path(root)
+    return sorted(p for p in base.iterdir() if (p / SCRIPT_NAME).is_file()) if base.is_dir() else []
 
 
 def _stamp(path: Path) -> tuple[int, int]:

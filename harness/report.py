@@ -9,15 +9,19 @@ from __future__ import annotations
 import base64
 from collections import Counter
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
+from rich.table import Table
 from rich.text import Text
 
 from harness.document import stream_encoding
 from harness.result import ExtensionResult
 
-__all__ = ["render_result", "render_summary"]
+if TYPE_CHECKING:
+    from harness.check import CheckReport
+
+__all__ = ["render_check", "render_result", "render_summary"]
 
 _STYLES = {
     "SUCCESS": "bold green",
@@ -107,3 +111,32 @@ def render_summary(results: Sequence[ExtensionResult], console: Console) -> None
     line = Text(f"{len(results)} document{'s' if len(results) != 1 else ''}: ")
     line.append(Text(", ").join(parts))
     console.print(line)
+
+
+def render_check(report: CheckReport, console: Console) -> None:
+    """An extension's leak check: a verdict line, a table of findings, what the static pass missed."""
+    runs = Counter(r.status for r in report.results)
+    statuses = ", ".join(f"{n} {status}" for status, n in sorted(runs.items())) or "no document"
+    findings = len(report.leaks) + len(report.flows)
+    verdict = Text.assemble(
+        ("clean" if report.clean else f"{findings} finding{'s' if findings != 1 else ''}",
+         "bold green" if report.clean else "bold red"),
+        ("  " + report.extension.name, "bold"),
+        (f"  ({statuses}; static pass over {report.extension.script.name})", "dim"),
+    )
+    console.print(verdict)
+    if not report.clean:
+        table = Table(show_edge=False, pad_edge=False, box=None, header_style="bold")
+        for column in ("found by", "key", "channel", "alias", "place"):
+            table.add_column(column, overflow="fold")
+        for source, leak in report.leaks:
+            table.add_row(Text(source), Text(leak.key), Text(leak.channel), Text(leak.alias), Text(leak.place))
+        for flow in report.flows:
+            table.add_row(
+                Text("static"), Text(flow.key if flow.key is not None else "(dynamic key)"), Text(flow.channel),
+                Text("-"), Text(f"{report.extension.script.name}:{flow.line} {flow.sink}"),
+            )
+        console.print(table)
+    for limit in report.limits:
+        console.print(Text(f"  note: {limit}", style="dim"))
+    console.print()
