@@ -216,8 +216,9 @@ class _CassetteFile:
                 self.recording.unmatched.append(shown)
                 raise CassetteMismatch(
                     f"ipe-harness: no interaction recorded in {self.recording.path} matches {shown}; "
-                    "if the extension now makes this request, record the cassette again: "
-                    "`ipe run EXT --document DOC --record`, or run pytest with --ipe-record"
+                    "if the extension now makes this request, record the cassette again "
+                    "(`ipe run EXT --document DOC --record`, or pytest --ipe-record), "
+                    "or call the real services with `ipe run --live`"
                 )
         return request
 

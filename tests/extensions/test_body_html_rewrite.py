@@ -18,8 +18,8 @@ def page(html: str, uri: str = "https://docs.acme.example/a/b/page.html") -> dic
     return {"uri": uri, "dataStreams": {"body_html": html}}
 
 
-def test_install_guide_loses_menu_banner_scripts_and_footer():
-    result = harness.run_extension(EXT, DOCS / "install_guide.json")
+def test_install_guide_loses_menu_banner_scripts_and_footer(ipe):
+    result = ipe.run(EXT, DOCS / "install_guide.json")
     assert result.status == "SUCCESS", result.reason
     html = written_stream(result, "body_html").decode("utf-8")
     for gone in ("<nav", "top-menu", "cookie-banner", "We use cookies", "<footer", "&copy;", "<script", "menu.js"):
@@ -28,8 +28,8 @@ def test_install_guide_loses_menu_banner_scripts_and_footer():
     assert comments(result) == [("NORMAL", "removed 4 block(s), made 3 link(s) absolute")]
 
 
-def test_relative_links_become_absolute_and_others_are_kept():
-    result = harness.run_extension(EXT, DOCS / "install_guide.json")
+def test_relative_links_become_absolute_and_others_are_kept(ipe):
+    result = ipe.run(EXT, DOCS / "install_guide.json")
     html = written_stream(result, "body_html").decode("utf-8")
     assert 'href="https://docs.acme.example/agent/downloads/agent.html"' in html  # ../downloads/agent.html
     assert 'src="https://docs.acme.example/agent/guide/img/agent-setup.png"' in html
@@ -40,8 +40,8 @@ def test_relative_links_become_absolute_and_others_are_kept():
     assert "Fish &amp; chips." in html  # entities are copied as they were
 
 
-def test_body_text_matches_the_cleaned_html():
-    result = harness.run_extension(EXT, DOCS / "install_guide.json")
+def test_body_text_matches_the_cleaned_html(ipe):
+    result = ipe.run(EXT, DOCS / "install_guide.json")
     text = written_stream(result, "body_text").decode("utf-16-le")  # Coveo's body_text encoding
     assert text == (
         "Install the agent Download the installer from the downloads page, then follow Configure. "
@@ -49,41 +49,41 @@ def test_body_text_matches_the_cleaned_html():
     )
 
 
-def test_nested_and_void_elements_inside_removed_blocks():
+def test_nested_and_void_elements_inside_removed_blocks(ipe):
     html = (
         '<div><nav><div><nav>inner</nav><img src="x.png"><br/></div>menu</nav>'
         '<p>kept <a href="c.html">c</a></p><footer>bye<hr></footer><p>after</p></div>'
     )
-    result = harness.run_extension(EXT, page(html))
+    result = ipe.run(EXT, page(html))
     assert written_stream(result, "body_html").decode() == (
         '<div><p>kept <a href="https://docs.acme.example/a/b/c.html">c</a></p><p>after</p></div>'
     )
     assert written_stream(result, "body_text").decode("utf-16-le") == "kept c after"
 
 
-def test_sloppy_html_inside_a_removed_block_does_not_swallow_the_page():
+def test_sloppy_html_inside_a_removed_block_does_not_swallow_the_page(ipe):
     html = "<nav><ul><li>Home<li>Products</ul><p>unclosed</nav><p>Content</p>"
-    result = harness.run_extension(EXT, page(html))
+    result = ipe.run(EXT, page(html))
     assert written_stream(result, "body_html").decode() == "<p>Content</p>"
 
 
-def test_parameters_choose_what_is_removed_and_the_base_url():
+def test_parameters_choose_what_is_removed_and_the_base_url(ipe):
     html = '<aside class="Related Promo">ads</aside><nav>menu</nav><a href="/x">x</a>'
-    result = harness.run_extension(
+    result = ipe.run(
         EXT, page(html), parameters={"remove_tags": "aside", "remove_classes": "", "base_url": "https://cdn.acme.example/"}
     )
     assert written_stream(result, "body_html").decode() == '<nav>menu</nav><a href="https://cdn.acme.example/x">x</a>'
 
 
-def test_already_clean_compressed_test_api_body_is_left_alone():
-    result = harness.run_extension(EXT, DOCS / "already_clean.json")
+def test_already_clean_compressed_test_api_body_is_left_alone(ipe):
+    result = ipe.run(EXT, DOCS / "already_clean.json")
     assert result.status == "SUCCESS"
     assert [s.origin for s in result.document.data_streams] == ["Extension tester"]
     assert comments(result) == [("DEBUG", "body_html already clean")]
 
 
-def test_item_without_body_html_is_skipped():
-    result = harness.run_extension(EXT, DOCS / "pdf_without_html.json")
+def test_item_without_body_html_is_skipped(ipe):
+    result = ipe.run(EXT, DOCS / "pdf_without_html.json")
     assert (result.status, result.reason) == ("SKIPPED", "no body_html to clean")
 
 

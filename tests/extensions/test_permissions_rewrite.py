@@ -19,8 +19,8 @@ def perm(identity: str, kind: str = "GROUP", provider: str = EMAIL, allowed: boo
     return {"identity": identity, "identityType": kind, "securityProvider": provider, "allowed": allowed}
 
 
-def test_groups_are_mapped_level_by_level_and_contractors_denied_on_restricted_items():
-    result = harness.run_extension(EXT, DOCS / "sales_forecast.json")
+def test_groups_are_mapped_level_by_level_and_contractors_denied_on_restricted_items(ipe):
+    result = ipe.run(EXT, DOCS / "sales_forecast.json")
     assert result.status == "SUCCESS", result.reason
     assert list(result.document.permissions) == [
         {
@@ -57,7 +57,7 @@ def test_groups_are_mapped_level_by_level_and_contractors_denied_on_restricted_i
     assert result.warnings == []
 
 
-def test_unrestricted_item_only_gets_its_groups_mapped():
+def test_unrestricted_item_only_gets_its_groups_mapped(ipe):
     document = {
         "uri": "file://fileshare.acme.example/hr/benefits.pdf",
         "metadata": {"crawler": {"confidentiality": "internal"}},
@@ -68,15 +68,15 @@ def test_unrestricted_item_only_gets_its_groups_mapped():
             ]}]}
         ],
     }
-    result = harness.run_extension(EXT, document)
+    result = ipe.run(EXT, document)
     assert result.status == "SUCCESS"
     identities = [p["identity"] for p in result.document.permissions[0]["permissionSets"][0]["permissions"]]
     assert identities == ["hr@acme.example", "ACME\\HR"]
     assert comments(result) == [("NORMAL", "mapped 1 group(s) to Email Security Provider")]
 
 
-def test_item_without_permissions_is_given_to_employees_only():
-    result = harness.run_extension(EXT, DOCS / "exported_page.json")
+def test_item_without_permissions_is_given_to_employees_only(ipe):
+    result = ipe.run(EXT, DOCS / "exported_page.json")
     assert result.status == "SUCCESS"
     assert list(result.document.permissions) == [
         {"name": "", "permissionSets": [{"name": "", "anonymousAllowed": False, "permissions": [perm("employees@acme.example")]}]}
@@ -84,27 +84,27 @@ def test_item_without_permissions_is_given_to_employees_only():
     assert comments(result) == [("NOTIFICATION", "no permissions on the item: allowed employees@acme.example only")]
 
 
-def test_restricted_item_without_permissions_also_denies_contractors():
+def test_restricted_item_without_permissions_also_denies_contractors(ipe):
     document = {"uri": "https://intranet.acme.example/x", "metadata": {"crawler": {"confidentiality": "RESTRICTED"}}}
-    result = harness.run_extension(EXT, document, parameters={"employees_group": "staff@acme.example"})
+    result = ipe.run(EXT, document, parameters={"employees_group": "staff@acme.example"})
     entries = result.document.permissions[0]["permissionSets"][0]["permissions"]
     assert entries == [perm("staff@acme.example"), perm("contractors@acme.example", allowed=False)]
 
 
-def test_public_item_is_skipped_and_left_open():
-    result = harness.run_extension(EXT, DOCS / "public_page.json")
+def test_public_item_is_skipped_and_left_open(ipe):
+    result = ipe.run(EXT, DOCS / "public_page.json")
     assert result.status == "SKIPPED"
     assert result.reason == "public item without permissions: left open"
     assert result.document.permissions == ()
 
 
-def test_group_map_and_provider_come_from_parameters():
+def test_group_map_and_provider_come_from_parameters(ipe):
     document = {
         "id": "file://share/x",
         "permissions": [{"name": "L", "permissionSets": [{"name": "S", "permissions": [
             perm("CONTOSO\\Ops", provider="Active Directory")]}]}],
     }
-    result = harness.run_extension(
+    result = ipe.run(
         EXT, document, parameters={"group_map": "CONTOSO\\Ops=ops@contoso.example", "target_provider": "Okta"}
     )
     assert result.document.permissions[0]["permissionSets"][0]["permissions"] == [

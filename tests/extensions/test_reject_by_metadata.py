@@ -20,28 +20,28 @@ def item(**metadata: str) -> dict:
     return {"uri": "https://intranet.acme.example/doc", "metadata": {"crawler": {"title": "Doc", **metadata}}}
 
 
-def test_draft_is_rejected():
-    result = harness.run_extension(EXT, DOCS / "draft_policy.json")
+def test_draft_is_rejected(ipe):
+    result = ipe.run(EXT, DOCS / "draft_policy.json")
     assert result.status == "REJECTED"
     assert result.reason == "draft: not published yet"
     assert comments(result) == [("NOTIFICATION", "REJECT: draft (status 'draft')")]
 
 
-def test_confidential_test_api_document_is_rejected():
-    result = harness.run_extension(EXT, DOCS / "confidential_sheet.json")
+def test_confidential_test_api_document_is_rejected(ipe):
+    result = ipe.run(EXT, DOCS / "confidential_sheet.json")
     assert result.status == "REJECTED"
     assert result.reason == "classified confidential"
 
 
-def test_published_public_item_is_kept_unchanged():
-    result = harness.run_extension(EXT, DOCS / "published_handbook.json")
+def test_published_public_item_is_kept_unchanged(ipe):
+    result = ipe.run(EXT, DOCS / "published_handbook.json")
     assert result.status == "SUCCESS"
     assert result.changes == []
     assert comments(result) == [("DEBUG", "kept: status=published, confidentiality=public, filetype=pdf")]
 
 
-def test_item_without_any_deciding_metadata_is_skipped():
-    result = harness.run_extension(EXT, DOCS / "untagged_page.json")
+def test_item_without_any_deciding_metadata_is_skipped(ipe):
+    result = ipe.run(EXT, DOCS / "untagged_page.json")
     assert result.status == "SKIPPED"
     assert result.reason == "no status, classification or file type to decide on"
 
@@ -58,12 +58,12 @@ def test_item_without_any_deciding_metadata_is_skipped():
         ({"filetype": ".TMP"}, "file type tmp is not indexed"),
     ],
 )
-def test_every_rule_rejects(metadata, reason):
-    result = harness.run_extension(EXT, item(**metadata))
+def test_every_rule_rejects(ipe, metadata, reason):
+    result = ipe.run(EXT, item(**metadata))
     assert (result.status, result.reason) == ("REJECTED", reason)
 
 
-def test_the_newest_origin_decides():
+def test_the_newest_origin_decides(ipe):
     """A converter that re-classified the item overrides the crawler's value."""
     document = {
         "id": "https://intranet.acme.example/doc",
@@ -72,12 +72,12 @@ def test_the_newest_origin_decides():
             {"origin": "converter", "values": {"confidentiality": ["public"]}},
         ],
     }
-    assert harness.run_extension(EXT, document).status == "SUCCESS"
+    assert ipe.run(EXT, document).status == "SUCCESS"
 
 
-def test_denied_filetypes_parameter_replaces_the_default_list():
-    assert harness.run_extension(EXT, item(filetype="bak"), parameters={"denied_filetypes": "zip, exe"}).status == "SUCCESS"
-    rejected = harness.run_extension(EXT, item(filetype="EXE"), parameters={"denied_filetypes": "zip, exe"})
+def test_denied_filetypes_parameter_replaces_the_default_list(ipe):
+    assert ipe.run(EXT, item(filetype="bak"), parameters={"denied_filetypes": "zip, exe"}).status == "SUCCESS"
+    rejected = ipe.run(EXT, item(filetype="EXE"), parameters={"denied_filetypes": "zip, exe"})
     assert (rejected.status, rejected.reason) == ("REJECTED", "file type exe is not indexed")
 
 

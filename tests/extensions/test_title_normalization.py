@@ -25,16 +25,16 @@ def page(title: str | None = None, **metadata: str) -> dict:
     return {"uri": "https://docs.acme.example/page", "metadata": {"crawler": values}}
 
 
-def test_blog_title_loses_site_suffix_and_double_space():
-    result = harness.run_extension(EXT, DOCS / "blog.json")
+def test_blog_title_loses_site_suffix_and_double_space(ipe):
+    result = ipe.run(EXT, DOCS / "blog.json")
     assert result.status == "SUCCESS"
     assert result.added_metadata == {"title": ["Release notes"]}
     assert result.changes[0].before == ["Release notes  | Acme Docs"]
     assert comments(result) == [("NORMAL", "title normalised")]
 
 
-def test_test_api_document_is_recased_and_its_rfc2822_date_made_iso_utc():
-    result = harness.run_extension(EXT, DOCS / "press_release.json")
+def test_test_api_document_is_recased_and_its_rfc2822_date_made_iso_utc(ipe):
+    result = ipe.run(EXT, DOCS / "press_release.json")
     assert result.status == "SUCCESS"
     assert result.added_metadata["title"] == ["Acme Announces Third Quarter Results"]
     # Tue, 05 Mar 2024 14:30:00 -0500 is 19:30 UTC
@@ -44,8 +44,8 @@ def test_test_api_document_is_recased_and_its_rfc2822_date_made_iso_utc():
     assert body.content.decode("utf-16-le").startswith("ACME ANNOUNCES THIRD QUARTER RESULTS")
 
 
-def test_lower_case_title_is_title_cased_keeping_small_words_and_acronyms():
-    result = harness.run_extension(EXT, DOCS / "faq.json")
+def test_lower_case_title_is_title_cased_keeping_small_words_and_acronyms(ipe):
+    result = ipe.run(EXT, DOCS / "faq.json")
     assert result.added_metadata["title"] == ["Frequently Asked Questions About the API"]
     assert result.added_metadata["date"] == ["2024-03-05T00:00:00Z"]
 
@@ -62,44 +62,44 @@ def test_lower_case_title_is_title_cased_keeping_small_words_and_acronyms():
         ("Mon, 01 Jul 2024 08:00:00 GMT", "2024-07-01T08:00:00Z"),
     ],
 )
-def test_date_formats_of_crawled_pages_become_iso_8601(raw, expected):
-    result = harness.run_extension(EXT, page("Pricing", published=raw))
+def test_date_formats_of_crawled_pages_become_iso_8601(ipe, raw, expected):
+    result = ipe.run(EXT, page("Pricing", published=raw))
     assert result.status == "SUCCESS"
     assert result.added_metadata == {"date": [expected]}
 
 
-def test_unreadable_date_is_a_warning_and_the_title_still_changes():
-    result = harness.run_extension(EXT, page("PRICING | Acme", published="sometime next spring"))
+def test_unreadable_date_is_a_warning_and_the_title_still_changes(ipe):
+    result = ipe.run(EXT, page("PRICING | Acme", published="sometime next spring"))
     assert result.status == "SUCCESS"
     assert result.added_metadata == {"title": ["Pricing"]}
     assert ("WARNING", "cannot read the date in 'published': 'sometime next spring'") in comments(result)
 
 
-def test_date_fields_parameter_picks_the_metadata_to_read():
+def test_date_fields_parameter_picks_the_metadata_to_read(ipe):
     document = page("Pricing", published="2024-01-01", modified="2024-02-02")
-    result = harness.run_extension(EXT, document, parameters={"date_fields": "modified,published"})
+    result = ipe.run(EXT, document, parameters={"date_fields": "modified,published"})
     assert result.added_metadata == {"date": ["2024-02-02T00:00:00Z"]}
 
 
-def test_mixed_case_title_keeps_its_casing_and_other_suffixes_stay():
-    result = harness.run_extension(EXT, page("iPhone setup with SSO \u2013 Contoso Wiki"))
+def test_mixed_case_title_keeps_its_casing_and_other_suffixes_stay(ipe):
+    result = ipe.run(EXT, page("iPhone setup with SSO \u2013 Contoso Wiki"))
     assert result.status == "SUCCESS"
     assert result.changes == []
     assert comments(result) == [("DEBUG", "nothing to normalise")]
 
 
-def test_site_suffixes_parameter_replaces_the_default_list():
-    result = harness.run_extension(EXT, page("Setup :: Contoso Wiki"), parameters={"site_suffixes": "Contoso Wiki"})
+def test_site_suffixes_parameter_replaces_the_default_list(ipe):
+    result = ipe.run(EXT, page("Setup :: Contoso Wiki"), parameters={"site_suffixes": "Contoso Wiki"})
     assert result.added_metadata == {"title": ["Setup"]}
 
 
-def test_a_title_that_is_only_the_site_name_is_kept():
-    result = harness.run_extension(EXT, page("Acme"))
+def test_a_title_that_is_only_the_site_name_is_kept(ipe):
+    result = ipe.run(EXT, page("Acme"))
     assert result.changes == []
 
 
-def test_item_without_title_is_skipped_and_unchanged():
-    result = harness.run_extension(EXT, DOCS / "untitled.json")
+def test_item_without_title_is_skipped_and_unchanged(ipe):
+    result = ipe.run(EXT, DOCS / "untitled.json")
     assert result.status == "SKIPPED"
     assert result.reason == "no title to normalise"
     assert result.changes == []
