@@ -69,18 +69,42 @@ class Extension:
         return {value for value in (self.id, self.name) if value}
 
 
-_CACHE: dict[Path, tuple[tuple[int, int, int, int], Extension]] = {}
+_CACHE: dict[str, tuple[tuple[int, ...], Extension]] = {}
+_GIVEN: dict[tuple[str, str], tuple[str, str]] = {}
+"""(cwd, path as given) -> (script, manifest) paths: lets a repeated call skip path resolution."""
 
 
 def load_extension(path: str | os.PathLike[str] | Extension) -> Extension:
     """Load an extension from its folder or its script path.
 
     Results are cached per process and reloaded only when the script or the manifest
-    changes on disk, so running one extension on thousands of documents compiles it once.
+    changes on disk, so running one extension on thousands of documents compiles it once;
+    a repeated call with the same path costs two ``stat`` calls.
     """
     if isinstance(path, Extension):
         return path
-    given = Path(path)
+    given = (os.getcwd(), os.fspath(path))
+    known = _GIVEN.get(given)
+    if known is not None:
+        stamp = _stamp_of(*known)
+        cached = _CACHE.get(known[0])
+        if stamp is not None and cached and cached[0] == stamp:
+            return cached[1]
+    script = _script_path(Path(path))
+    manifest = script.parent / MANIFEST_NAME
+    stamp = _stamp_of(str(script), str(manifest))
+    cached = _CACHE.get(str(script))
+    if stamp is not None and cached and cached[0] == stamp:
+        _GIVEN[given] = (str(script), str(manifest))
+        return cached[1]
+    extension = _build(script, manifest if manifest.is_file() else None)
+    if stamp is not None:
+        _CACHE[str(script)] = (stamp, extension)
+        _GIVEN[given] = (str(script), str(manifest))
+    return extension
+
+
+def _script_path(given: Path) -> Path:
     if given.is_dir():
         script = given / SCRIPT_NAME
         if not script.is_file():
@@ -89,26 +113,27 @@ def load_extension(path: str | os.PathLike[str] | Extension) -> Extension:
         script = given
     else:
         raise HarnessError(f"{given}: no such extension folder or script")
-    script = script.resolve()
-    manifest = script.parent / MANIFEST_NAME
-    stamp = _stamp(script) + (_stamp(manifest) if manifest.is_file() else (0, 0))
-    cached = _CACHE.get(script)
-    if cached and cached[0] == stamp:
-        return cached[1]
-    extension = _build(script, manifest if manifest.is_file() else None)
-    _CACHE[script] = (stamp, extension)
-    return extension
+    return script.resolve()
+
+
+def _stamp_of(script: str, manifest: str) -> tuple[int, ...] | None:
+    """Modification time and size of the script and the manifest (zeros when it has none)."""
+    try:
+        info = os.stat(script)
+    except OSError:
+        return None
+    try:
+        extra = os.stat(manifest)
+        manifest_stamp: tuple[int, int] = (extra.st_mtime_ns, extra.st_size)
+    except OSError:
+        manifest_stamp = (0, 0)
+    return (info.st_mtime_ns, info.st_size) + manifest_stamp
 
 
 def find_extensions(root: str | os.PathLike[str] = "extensions") -> list[Path]:
     """Every extension folder (one holding an ``extension.py``) directly under ``root``, sorted."""
     base = Path(root)
     return sorted(p for p in base.iterdir() if (p / SCRIPT_NAME).is_file()) if base.is_dir() else []
-
-
-def _stamp(path: Path) -> tuple[int, int]:
-    info = path.stat()
-    return info.st_mtime_ns, info.st_size
 
 
 def _build(script: Path, manifest: Path | None) -> Extension:

@@ -16,8 +16,6 @@ from __future__ import annotations
 import contextvars
 import http.client
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -158,13 +156,25 @@ def _install() -> None:
         _installed = True
 
 
-@contextmanager
-def observe() -> Iterator[list[OutgoingRequest]]:
-    """Record every request sent inside the block; yields the list that fills up."""
-    _install()
-    requests_sent: list[OutgoingRequest] = []
-    token = _recording.set(requests_sent)
-    try:
-        yield requests_sent
-    finally:
-        _recording.reset(token)
+class observe:  # noqa: N801 - used as a function: ``with observe() as sent:``
+    """Record every request sent inside the block; ``with`` gives the list that fills up.
+
+    A class rather than a ``@contextmanager`` generator: it is entered once per document,
+    and the generator machinery costs more than the recording.
+    """
+
+    __slots__ = ("sent", "_token")
+
+    def __init__(self) -> None:
+        self.sent: list[OutgoingRequest] = []
+        self._token: contextvars.Token[list[OutgoingRequest] | None] | None = None
+
+    def __enter__(self) -> list[OutgoingRequest]:
+        if not _installed:
+            _install()
+        self._token = _recording.set(self.sent)
+        return self.sent
+
+    def __exit__(self, *exc: object) -> None:
+        if self._token is not None:
+            _recording.reset(self._token)

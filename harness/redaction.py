@@ -114,6 +114,7 @@ _UPPER_HEX_ESCAPE = re.compile(r"%[0-9A-F]{2}")
 _JSON_U_ESCAPE = re.compile(r"(\\\\)|\\u([0-9a-f]{4})")
 _BRACKETS = re.compile(r"[\[\]]")
 _LABEL_UNSAFE = re.compile(r"[\[\],]")
+_SCAN_CHUNK = 1 << 16
 
 
 class Match(NamedTuple):
@@ -406,7 +407,10 @@ class _Engine:
         """Every alias occurrence not overlapping a marker, sorted by start."""
         if len(text) < self.min_len:
             return []
-        hits = [(end + 1 - value[0], end + 1, value) for end, value in self.automaton.iter(text)]
+        if len(text) <= 2 * _SCAN_CHUNK:
+            hits = [(end + 1 - value[0], end + 1, value) for end, value in self.automaton.iter(text)]
+        else:
+            hits = self._chunked_hits(text)
         if not hits:
             return hits
         if spans is None:
@@ -420,6 +424,19 @@ class _Engine:
                     kept.append(hit)
             hits = kept
         hits.sort(key=itemgetter(0))
+        return hits
+
+    def _chunked_hits(self, text: str) -> list[_Hit]:
+        """The same hits, scanned in overlapping slices: the automaton works on a copy of its
+        input, and copies that fit in the CPU cache make a large text about 1.5x faster."""
+        hits = []
+        overlap = self.max_len - 1
+        iterate = self.automaton.iter
+        for offset in range(0, len(text), _SCAN_CHUNK):
+            for end, value in iterate(text[offset : offset + _SCAN_CHUNK + overlap]):
+                start = end + 1 - value[0]
+                if start < _SCAN_CHUNK:  # a hit starting later is found by the next slice
+                    hits.append((offset + start, offset + end + 1, value))
         return hits
 
     @staticmethod

@@ -99,13 +99,13 @@ class Runner:
             raise HarnessError(f"the time limit must be a positive number of seconds, not {timeout!r}")
         self._vault_values = self.vault.values_for(self.extension)
         self._allowed_hosts = self.vault.allowed_hosts(self.extension)
-        self._redactor, self._known = Redactor(self.vault.secrets()), len(self.vault.entries)
+        self._redactor, self._known = _redactor_for(self.vault.secrets()), len(self.vault.entries)
 
     @property
     def redactor(self) -> Redactor:
         """The redactor of this runner's vault (every value of every scope)."""
         if len(self.vault.entries) != self._known:  # a canary vault minted new keys
-            self._redactor, self._known = Redactor(self.vault.secrets()), len(self.vault.entries)
+            self._redactor, self._known = _redactor_for(self.vault.secrets()), len(self.vault.entries)
             self._allowed_hosts = self.vault.allowed_hosts(self.extension)
         return self._redactor
 
@@ -128,10 +128,44 @@ class Runner:
             "(see 'Short values' in the README)"
             for key in redactor.short_keys
         ]
-        if not redactor:
+        if not redactor or not _mentions_a_secret(raw, redactor):
             return raw
         leaks = find_leaks(raw, redactor, self._allowed_hosts, data.permissions)
         return raw.redacted(redactor, leaks)
+
+
+_REDACTORS: dict[tuple[tuple[str, str], ...], Redactor] = {}
+
+
+def _redactor_for(secrets: Mapping[str, str]) -> Redactor:
+    """One redactor per distinct vault: building the automaton is the costly part."""
+    key = tuple(sorted(secrets.items()))
+    redactor = _REDACTORS.get(key)
+    if redactor is None:
+        if len(_REDACTORS) >= 16:
+            _REDACTORS.pop(next(iter(_REDACTORS)))
+        redactor = _REDACTORS[key] = Redactor(secrets)
+    return redactor
+
+
+def _mentions_a_secret(result: ExtensionResult, redactor: Redactor) -> bool:
+    """One automaton pass over everything the result holds: most runs leak nothing, and then
+    neither the per-channel search nor the per-string redaction is needed."""
+    texts = [result.reason, result.stdout, result.stderr, result.source, *result.warnings]
+    texts += [entry.comment for entry in result.logs]
+    texts += [record.message for record in result.logging]
+    doc = result.document
+    texts.append(repr(doc.metadata))  # repr escapes like the ``repr`` alias; str() values too
+    texts.append(repr(doc.permissions))
+    texts += [f"{s.origin} {s.name}" for s in doc.data_streams]
+    for request in result.requests:
+        texts.append(request.url)
+        texts += [f"{k}: {v}" for k, v in request.headers.items()]
+    if redactor.find("\n".join(texts)):
+        return True
+    blobs = [stream.content for stream in doc.data_streams]
+    blobs += [request.body for request in result.requests if request.body]
+    return any(redactor.find_bytes(blob) for blob in blobs)
 
 
 def run_extension(

@@ -22,6 +22,7 @@ stopped and is abandoned (its result is still TIMEOUT).
 
 from __future__ import annotations
 
+import _signal
 import builtins
 import contextvars
 import ctypes
@@ -106,8 +107,10 @@ class _Deadline:
         raise KeyboardInterrupt()
 
     def __enter__(self) -> _Deadline:
-        self._old_alarm = signal.signal(signal.SIGALRM, self._on_alarm)
-        self._old_int = signal.signal(signal.SIGINT, self._on_interrupt)
+        # _signal.signal is what signal.signal wraps; the wrapper's enum conversions cost more
+        # than the rest of the harness's per-document work, and handlers are swapped per run.
+        self._old_alarm = _signal.signal(signal.SIGALRM, self._on_alarm)
+        self._old_int = _signal.signal(signal.SIGINT, self._on_interrupt)
         self._started = time.monotonic()
         self.active = True
         self._old_timer = signal.setitimer(signal.ITIMER_REAL, self.timeout, _REFIRE)
@@ -116,8 +119,8 @@ class _Deadline:
     def __exit__(self, *exc: object) -> None:
         self.active = False
         signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, self._old_alarm)
-        signal.signal(signal.SIGINT, self._old_int)
+        _signal.signal(signal.SIGALRM, self._old_alarm)
+        _signal.signal(signal.SIGINT, self._old_int)
         delay, interval = self._old_timer
         if delay:  # someone else (e.g. pytest-timeout) had an alarm running: give it back
             remaining = max(delay - (time.monotonic() - self._started), 0.001)
@@ -127,42 +130,52 @@ class _Deadline:
 _LOG_RECORD_FIELDS = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
 
 
+_capturing: contextvars.ContextVar[_LoggingCapture | None] = contextvars.ContextVar("ipe_logging", default=None)
+_make_record = logging.Logger.makeRecord
+
+
+def _capturing_make_record(logger: logging.Logger, *args: Any, **kwargs: Any) -> logging.LogRecord:
+    record = _make_record(logger, *args, **kwargs)
+    capture = _capturing.get()
+    if capture is not None:
+        capture._take(record)
+    return record
+
+
 class _LoggingCapture:
     """Collects the ``logging`` records created during a run, and masks them at birth.
 
-    ``Logger.makeRecord`` is wrapped for the run: each record's full text (message with its
-    ``%`` args, exception and stack text, string ``extra`` fields) is kept for the result,
-    then the record itself is rewritten with vault values masked before any handler sees it
-    (pytest's caplog, a handler the script installed, ``logging.lastResort``).  The root
-    logger's handlers and level are put back afterwards, so a script's ``basicConfig()``
-    does not outlive its run.
+    ``Logger.makeRecord`` is wrapped (once per process, active only inside a run): each
+    record's full text (message with its ``%`` args, exception and stack text, string
+    ``extra`` fields) is kept for the result, then the record itself is rewritten with vault
+    values masked before any handler sees it (pytest's caplog, a handler the script
+    installed, ``logging.lastResort``).  The root logger's handlers and level are put back
+    afterwards, so a script's ``basicConfig()`` does not outlive its run.
     """
 
     def __init__(self, redactor: Redactor | None) -> None:
         self.redactor = redactor
         self.records: list[LoggingRecord] = []
-        self._original: Any = None
         self._root: tuple[list[logging.Handler], int] = ([], logging.WARNING)
+        self._token: contextvars.Token[_LoggingCapture | None] | None = None
 
     def __enter__(self) -> _LoggingCapture:
+        if logging.Logger.makeRecord is not _capturing_make_record:
+            logging.Logger.makeRecord = _capturing_make_record  # type: ignore[method-assign]
         root = logging.getLogger()
         self._root = (root.handlers[:], root.level)
-        self._original = logging.Logger.makeRecord
-        original, capture = self._original, self
-
-        def make_record(logger: logging.Logger, *args: Any, **kwargs: Any) -> logging.LogRecord:
-            record = original(logger, *args, **kwargs)
-            capture._take(record)
-            return record
-
-        logging.Logger.makeRecord = make_record  # type: ignore[method-assign]
+        self._token = _capturing.set(self)
         return self
 
     def __exit__(self, *exc: object) -> None:
-        logging.Logger.makeRecord = self._original  # type: ignore[method-assign]
+        if self._token is not None:
+            _capturing.reset(self._token)
         root = logging.getLogger()
-        root.handlers[:], level = self._root
-        root.setLevel(level)
+        handlers, level = self._root
+        if root.handlers != handlers:
+            root.handlers[:] = handlers
+        if root.level != level:
+            root.setLevel(level)  # setLevel clears every logger's cache: only when needed
 
     def _take(self, record: logging.LogRecord) -> None:
         try:

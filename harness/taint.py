@@ -151,6 +151,7 @@ def find_flows(source: str, filename: str = "extension.py") -> TaintReport:
 _MAX_DEPTH = 3
 _MAX_VIA = 6
 _MAX_PASSES = 60
+_MAX_SYM_DOTS = 3
 
 
 @dataclass(frozen=True)
@@ -221,10 +222,15 @@ def _text(*vals: _Val) -> _Val:
 
 
 def _collapse(v: _Val) -> _Val:
-    """The same value with its shape forgotten (as a container of unknown layout)."""
+    """The same value with its shape forgotten for good (a container of unknown layout).
+
+    The ``mixed`` kind records that the shape was given up, so that a later join does not adopt
+    a shape again: without it the fixpoint could flip between shaped and shapeless forever.
+    """
     if v.parts is None and v.fields is None:
         return v
-    return _Val(keys=_flat(v) - ({None} if v.kinds & _VAULT_KINDS else set()), kinds=v.kinds, via=_via(v))
+    keys = _flat(v) - ({None} if v.kinds & _VAULT_KINDS else set())
+    return _Val(keys=keys, kinds=v.kinds | {"mixed"}, via=_via(v))
 
 
 def _depth(v: _Val) -> int:
@@ -239,25 +245,36 @@ def _join(a: _Val | None, b: _Val) -> _Val:
     parts: tuple[_Val, ...] | None = None
     fields: tuple[tuple[str, _Val], ...] | None = None
     keys = a.keys | b.keys
+    kinds = a.kinds | b.kinds
+    # A clean value of no particular shape (``x = None`` before ``x = (a, b)``) lets the other
+    # side keep its shape; two different shapes, or a shape and a tainted blob, lose it.
+    a_blank = a.parts is None and a.fields is None and not _flat(a) and "mixed" not in a.kinds
+    b_blank = b.parts is None and b.fields is None and not _flat(b) and "mixed" not in b.kinds
     if a.parts is not None and b.parts is not None and len(a.parts) == len(b.parts):
         parts = tuple(_join(x, y) for x, y in zip(a.parts, b.parts))
-    elif a.parts is not None and b.parts is None and not _flat(b):
+    elif a.parts is not None and b_blank:
         parts = a.parts
-    elif b.parts is not None and a.parts is None and not _flat(a):
+    elif b.parts is not None and a_blank:
         parts = b.parts
     elif a.parts is not None or b.parts is not None:
         keys |= _collapse(a).keys | _collapse(b).keys
+        kinds |= {"mixed"}
     if a.fields is not None and b.fields is not None:
         merged = dict(a.fields)
         for name, value in b.fields:
             merged[name] = _join(merged.get(name), value)
         fields = tuple(sorted(merged.items()))
-    elif a.fields is not None and b.fields is None and not _flat(b):
+    elif a.fields is not None and b_blank:
         fields = a.fields
-    elif b.fields is not None and a.fields is None and not _flat(a):
+    elif b.fields is not None and a_blank:
         fields = b.fields
     elif a.fields is not None or b.fields is not None:
         keys |= _collapse(a).keys | _collapse(b).keys
+        kinds |= {"mixed"}
+    if parts is not None and fields is not None:  # a tuple here, a dict there: no shape
+        keys |= _flat(_Val(parts=parts)) | _flat(_Val(fields=fields))
+        parts, fields = None, None
+        kinds |= {"mixed"}
     if a.prefix is None or b.prefix is None:
         prefix = None
     else:
@@ -266,7 +283,7 @@ def _join(a: _Val | None, b: _Val) -> _Val:
             prefix = prefix[:-1]
     const = a.const if a.const == b.const else None
     via = a.via if _flat(a) else b.via
-    out = _Val(keys, a.kinds | b.kinds, parts, fields, prefix, const, via)
+    out = _Val(keys, frozenset(kinds), parts, fields, prefix, const, via)
     return _collapse(out) if _depth(out) > _MAX_DEPTH else out
 
 
@@ -1088,7 +1105,8 @@ class _Analysis:
     def attribute(self, base: _Val, attr: str) -> _Val:
         kinds: set[str] = set()
         for name in _syms(base):
-            kinds.add(f"sym:{name}.{attr}")
+            if name.count(".") < _MAX_SYM_DOTS:  # deeper chains name nothing the analysis knows
+                kinds.add(f"sym:{name}.{attr}")
         for cid in _ids(base, "inst:"):
             fid = self.method(cid, attr)
             if fid is not None:
