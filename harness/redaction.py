@@ -45,9 +45,10 @@ Alias families (the ``alias`` of a :class:`Match`)
 ``utf-16-le``, ``utf-16-be``, ``latin-1``  only in :meth:`Redactor.find_bytes`: the value encoded so.
 
 An encoding of a derived form is named ``family(form)``: ``base64(line)``, ``json(repr)`` (a
-``repr`` inside a JSON string), ``url(json-leaf)``.  The text escapes ``json``, ``json-ascii`` and
-``repr`` are also applied once more on top of ``json``, ``json-ascii``, ``repr`` and ``html``, and
-``url``/``form`` on top of them, because logging a ``repr`` of a JSON payload is common.
+``repr`` inside a JSON string), ``url(json-leaf)``.  The string escapes ``json``, ``json-ascii``
+and ``repr`` are applied a second time on top of each other, and ``url`` (``safe=''``) and
+``form`` on top of them, because a ``repr`` of a JSON payload, or JSON in a query string, is
+common in logs.
 
 Short values (the policy)
 -------------------------
@@ -97,11 +98,12 @@ import json
 import re
 from bisect import bisect_right
 from collections.abc import Iterable, Mapping
+from itertools import pairwise
 from operator import itemgetter
 from typing import Any, NamedTuple
 from urllib.parse import quote, quote_plus
 
-import ahocorasick
+import ahocorasick  # type: ignore[import-not-found]  # pyahocorasick ships no type hints
 
 __all__ = ["DEFAULT_MIN_LENGTH", "MARKER_PREFIX", "Match", "RedactingStream", "Redactor"]
 
@@ -264,17 +266,17 @@ def _json_parts(stripped: str) -> list[tuple[str, str]]:
         return []
     try:
         parsed = json.loads(stripped)
-    except ValueError:
+        if not isinstance(parsed, (dict, list)):
+            return []
+        parts = [
+            ("json-value", json.dumps(parsed)),
+            ("json-value", json.dumps(parsed, ensure_ascii=False)),
+            ("json-value", json.dumps(parsed, separators=(",", ":"), ensure_ascii=False)),
+            ("json-value", json.dumps(parsed, indent=2, ensure_ascii=False)),
+            ("json-value", repr(parsed)),
+        ]
+    except (ValueError, RecursionError):  # not JSON, or nested too deep to re-serialize
         return []
-    if not isinstance(parsed, (dict, list)):
-        return []
-    parts = [
-        ("json-value", json.dumps(parsed)),
-        ("json-value", json.dumps(parsed, ensure_ascii=False)),
-        ("json-value", json.dumps(parsed, separators=(",", ":"), ensure_ascii=False)),
-        ("json-value", json.dumps(parsed, indent=2, ensure_ascii=False)),
-        ("json-value", repr(parsed)),
-    ]
     stack: list[Any] = [parsed]
     while stack:
         node = stack.pop()
@@ -369,7 +371,7 @@ class _Engine:
     def _valid_content(self, content: str) -> bool:
         pieces = content.split(",")
         labels = self.labels
-        return all(p in labels for p in pieces) and all(a < b for a, b in zip(pieces, pieces[1:]))
+        return all(p in labels for p in pieces) and all(a < b for a, b in pairwise(pieces))
 
     def spans(self, text: str) -> list[tuple[int, int]]:
         """Complete markers in ``text`` (sorted, never overlapping)."""
@@ -446,8 +448,7 @@ class _Engine:
         for start, end, value in hits:
             if ranges and start <= ranges[-1][1]:
                 last = ranges[-1]
-                if end > last[1]:
-                    last[1] = end
+                last[1] = max(last[1], end)
                 last[2].update(value[2])
             else:
                 ranges.append([start, end, set(value[2])])
@@ -480,10 +481,10 @@ def _as_text(value: object) -> str:
     for convert in (str, repr):
         try:
             text = convert(value)
-            if isinstance(text, str):
-                return str.__str__(text)
-        except Exception:  # noqa: BLE001 - redaction must never raise
-            pass
+        except Exception:  # noqa: BLE001, S112 - redaction must never raise: try the next way
+            continue
+        if isinstance(text, str):
+            return str.__str__(text)
     return f"<unprintable {type(value).__name__} object>"
 
 

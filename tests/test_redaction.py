@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import html
+import itertools
 import json
 import random
 import re
@@ -17,7 +18,7 @@ import traceback
 import urllib.parse
 
 import pytest
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from harness.redaction import DEFAULT_MIN_LENGTH, Match, Redactor
@@ -385,6 +386,8 @@ def test_redact_never_raises_and_stringifies_anything() -> None:
     assert r.redact("\ud800 fake-secret-1 \udfff") == "\ud800 [REDACTED:k] \udfff"
     assert r.redact_bytes("str fake-secret-1") == b"str [REDACTED:k]"  # type: ignore[arg-type]
     assert r.stream().write(None) == ""  # held back: shorter than the longest alias
+    deep = Redactor({"deep": "[" * 100_000 + "fake"})  # json.loads would recurse too deep
+    assert deep.redact("[" * 100_000 + "fake") == "[REDACTED:deep]"
 
 
 def test_find_returns_every_raw_occurrence_sorted_by_start() -> None:
@@ -394,7 +397,7 @@ def test_find_returns_every_raw_occurrence_sorted_by_start() -> None:
     assert found[:2] == [Match(0, 6, "a", "plain"), Match(3, 9, "b", "plain")]
     assert [m.alias for m in found[2:]] == ["base64"]
     assert text[found[2].start : found[2].end] in b64("abcXYZ")
-    assert all(x.start <= y.start for x, y in zip(found, found[1:]))
+    assert all(x.start <= y.start for x, y in itertools.pairwise(found))
 
 
 def test_alias_family_names() -> None:
@@ -489,7 +492,7 @@ def check_redaction(r: Redactor, text: str, values: list[str]) -> str:
     return out
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(values=secret_sets(), data=st.data())
 def test_property_no_value_readable_through_any_alias(values: list[str], data: st.DataObject) -> None:
     r = Redactor({f"k{i}": v for i, v in enumerate(values)})
@@ -506,7 +509,7 @@ def test_property_no_value_readable_through_any_alias(values: list[str], data: s
     assert "".join(pieces) + stream.flush() == out
 
 
-@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(seed=st.integers(0, 2**32), count=st.integers(1, 1000), longest=st.integers(1, 5000))
 def test_property_many_random_values_of_up_to_5000_characters(seed: int, count: int, longest: int) -> None:
     rnd = random.Random(seed)
@@ -561,7 +564,6 @@ ANYTHING = st.one_of(
 )
 def test_property_never_raises(secrets: dict, inputs: list, min_length: int) -> None:
     r = Redactor(secrets, min_length=min_length)
-    assume(True)
     stream = r.stream()
     for value in inputs:
         assert isinstance(r.redact(value), str)
