@@ -628,9 +628,11 @@ class _Analysis:
                 new = replace(old, fields=tuple(sorted(fields.items())))
             else:
                 new = _join(old, _Val(keys=_flat(item), kinds=_elem_kinds(item), via=_via(item)))
-            self.bind(scope, container.id, new, step=False)
+            self.bind(scope, container.id, new, step=not old.via)
         elif isinstance(container, ast.Attribute):
             base = self.ev(container.value, scope)
+            if _syms(base):
+                return  # an attribute of a module (os.environ[...] = ...): not the script's object
             if "session" in base.kinds:
                 self.store_into(container.value, item, None, scope)
             else:
@@ -1353,7 +1355,7 @@ class _Analysis:
             self.note(node, f"a vault value is passed to {node.func.id}(), a callable the analysis cannot "
                             f"resolve; what it does with the value is not followed")
         # Containers that keep what is put into them.
-        if method in _MUTATORS and recv is not None and isinstance(node.func, ast.Attribute):
+        if method in _MUTATORS and recv is not None and isinstance(node.func, ast.Attribute) and not _syms(recv):
             item = _text(*everything)
             kinds = frozenset().union(*(_elem_kinds(v) for v in everything)) if everything else frozenset()
             if _flat(item) or kinds:

@@ -338,6 +338,147 @@ LEAKS = [
         [("stdout", "a", 5)],
         id="generator",
     ),
+    pytest.param(
+        """
+        def outer():
+            token = vault_parameters["t"]
+
+            def inner():
+                log(token)
+
+            inner()
+        """,
+        [("log", "t", 5)],
+        id="closure",
+    ),
+    pytest.param(
+        """
+        TOKEN = None
+
+        def init():
+            global TOKEN
+            TOKEN = vault_parameters["t"]
+
+        def show():
+            print(TOKEN)
+        """,
+        [("stdout", "t", 8)],
+        id="global-declaration",
+    ),
+    pytest.param(
+        """
+        def send(*, secret=None, **extra):
+            log(secret)
+            log(extra)
+
+        send(secret=vault_parameters["s"], more=vault_parameters["m"])
+        """,
+        [("log", "s", 2), ("log", "m", 3)],
+        id="keyword-and-kwargs-parameters",
+    ),
+    pytest.param(
+        """
+        class Bad(Exception):
+            pass
+
+        err = Bad("token " + vault_parameters["s"])
+        raise err
+        """,
+        [("exception", "s", 5)],
+        id="script-exception-class",
+    ),
+    pytest.param(
+        """
+        match vault_parameters.get("mode"):
+            case "a":
+                pass
+            case other:
+                log(other)
+        """,
+        [("log", "mode", 5)],
+        id="match-capture",
+    ),
+    pytest.param(
+        """
+        import io
+        buffer = io.StringIO()
+        buffer.write(vault_parameters["k"])
+        log(buffer.getvalue())
+        """,
+        [("log", "k", 4)],
+        id="stringio-buffer",
+    ),
+    pytest.param(
+        """
+        import sys
+        sys.stderr.write(vault_parameters["k"] + "\\n")
+        """,
+        [("stderr", "k", 2)],
+        id="sys-stderr-write",
+    ),
+    pytest.param(
+        """
+        import traceback
+        try:
+            raise RuntimeError(vault_parameters["k"])
+        except RuntimeError:
+            log(traceback.format_exc(), "Error")
+        """,
+        [("exception", "k", 3), ("log", "k", 5)],
+        id="traceback-of-a-tainted-exception",
+    ),
+    pytest.param(
+        """
+        import logging
+
+        class Worker:
+            def __init__(self):
+                self.logger = logging.getLogger("worker")
+
+            def run(self, value):
+                self.logger.info("value=%s", value)
+
+        Worker().run(vault_parameters["k"])
+        """,
+        [("logging", "k", 8)],
+        id="logger-on-self",
+    ),
+    pytest.param(
+        """
+        meta = {}
+        meta["title"] = document.get_meta_data_value("title")
+        meta["token"] = vault_parameters["k"]
+        document.add_meta_data(meta)
+        """,
+        [("metadata", "k", 4)],
+        id="dict-item-assignment",
+    ),
+    pytest.param(
+        """
+        import json
+        from pathlib import Path
+        Path("/tmp/token.txt").write_text(vault_parameters["a"])
+        with open("/tmp/cfg.json", "w") as handle:
+            json.dump({"b": vault_parameters["b"]}, handle)
+        """,
+        [("file", "a", 3), ("file", "b", 5)],
+        id="path-write-text-and-json-dump",
+    ),
+    pytest.param(
+        """
+        say = document.log
+        say("port " + str(int(vault_parameters["port"])))
+        """,
+        [("log", "port", 2)],
+        id="aliased-document-log-and-int",
+    ),
+    pytest.param(
+        """
+        document.skip(reason="no access with " + vault_parameters["k"])
+        """,
+        [("reason", "k", 1)],
+        id="skip-reason-keyword",
+    ),
 ]
 
 
@@ -487,6 +628,24 @@ CLEAN = [
         """,
         id="function-returning-a-secret-not-logged",
     ),
+    pytest.param(
+        """
+        import requests
+        data = {"password": vault_parameters["pw"]}
+        r = requests.post("https://api.example.com/login", data=data)
+        data = r.json()
+        document.add_meta_data({"title": data["title"]})
+        """,
+        id="name-reused-for-a-response",
+    ),
+    pytest.param(
+        """
+        meta = {"title": "x"}
+        meta["token"] = vault_parameters["k"]
+        log(meta["title"])
+        """,
+        id="other-key-of-a-dict",
+    ),
 ]
 
 
@@ -577,6 +736,11 @@ LIMITS = [
         "from os.path import *\n",
         "extension.py:1: 'from os.path import *' brings names the analysis does not know",
         id="import-star",
+    ),
+    pytest.param(
+        "import functools\n@functools.singledispatch\ndef f(x):\n    log(x)\n",
+        "extension.py:2: decorator 'functools.singledispatch' on f() is not followed",
+        id="decorator",
     ),
     pytest.param(
         "def run(callback):\n    callback(vault_parameters['k'])\n",
