@@ -85,7 +85,9 @@ an unfinished ``[REDACTED:`` that may still become a marker.
 
 Known limits: encodings of encodings beyond the ones listed (say base64 of a JSON string with
 escapes), MIME line-wrapped base64 of values longer than about 55 bytes, case changes, and
-values split by the script itself are not recognized.
+values split by the script itself are not recognized.  A value that is one long run of a
+repeated character (``"x" * 5000``) makes scanning text full of that run slow: pyahocorasick
+walks the failure links at each character, so the time grows with the run's length.
 
 A :class:`Redactor` is immutable once built; it can be shared between threads.
 """

@@ -386,8 +386,8 @@ def test_redact_never_raises_and_stringifies_anything() -> None:
     assert r.redact("\ud800 fake-secret-1 \udfff") == "\ud800 [REDACTED:k] \udfff"
     assert r.redact_bytes("str fake-secret-1") == b"str [REDACTED:k]"  # type: ignore[arg-type]
     assert r.stream().write(None) == ""  # held back: shorter than the longest alias
-    deep = Redactor({"deep": "[" * 100_000 + "fake"})  # json.loads would recurse too deep
-    assert deep.redact("[" * 100_000 + "fake") == "[REDACTED:deep]"
+    deep = Redactor({"deep": "[" * 5000 + "fake"})  # json.loads would recurse too deep
+    assert deep.redact("[" * 5000 + "fake") == "[REDACTED:deep]"
 
 
 def test_find_returns_every_raw_occurrence_sorted_by_start() -> None:
