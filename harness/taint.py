@@ -932,9 +932,11 @@ class _Analysis:
     # -- expressions ------------------------------------------------------------------------
 
     def ev(self, node: ast.expr, scope: _Scope) -> _Val:
+        """What evaluating ``node`` gives; every sink inside it is checked on the way."""
         method = getattr(self, f"ev_{type(node).__name__}", None)
         if method is not None:
-            return method(node, scope)
+            value: _Val = method(node, scope)
+            return value
         for child in ast.iter_child_nodes(node):
             if isinstance(child, ast.expr):
                 self.ev(child, scope)
@@ -1270,7 +1272,7 @@ class _Analysis:
         symset = set(syms)
         recv_kinds = recv.kinds if recv is not None else frozenset()
         # The vault mapping and its methods.
-        if "vault" in recv_kinds and method is not None:
+        if recv is not None and "vault" in recv.kinds and method is not None:
             if method in ("get", "pop", "setdefault", "__getitem__"):
                 key = args[0].const if args else None
                 default = [args[1]] if len(args) > 1 else list(keywords.values())
@@ -1293,16 +1295,16 @@ class _Analysis:
         # What cannot be followed.
         dynamic = symset & _DYNAMIC_CODE
         if dynamic:
-            self.note(node, f"{sorted(dynamic)[0]}() runs code the analysis cannot see")
+            self.note(node, f"{min(dynamic)}() runs code the analysis cannot see")
             return _text(*everything)
         introspection = symset & _INTROSPECTION
         if introspection:
-            self.note(node, f"{sorted(introspection)[0]}() exposes variables (vault_parameters among them) "
+            self.note(node, f"{min(introspection)}() exposes variables (vault_parameters among them) "
                             f"by computed names; what is read from it is reported with key None")
             return _Val(keys=frozenset({None}))
         if symset & {"getattr", "setattr", "delattr"}:
             name = args[1].const if len(args) > 1 else None
-            which = sorted(symset & {"getattr", "setattr", "delattr"})[0]
+            which = min(symset & {"getattr", "setattr", "delattr"})
             if name is None:
                 self.note(node, f"{which}() with a name computed at run time: the attribute is not known")
                 return _text(*everything)
@@ -1332,9 +1334,9 @@ class _Analysis:
             return _CLEAN  # the document's own data, never the vault's
         if any(s.startswith("requests.") and s.split(".", 1)[1] in _HTTP_VERBS for s in syms):
             return _CLEAN  # a response: what the server sent, not what we sent
-        if recv is not None and recv_kinds & {"session", "stream", "file"}:
-            if method in ("write", "writelines") or method in _HTTP_VERBS or "session" in recv_kinds:
-                return _CLEAN
+        if recv_kinds & {"session", "stream", "file"} and (
+                method in ("write", "writelines", *_HTTP_VERBS) or "session" in recv_kinds):
+            return _CLEAN  # nothing a write returns, or a response
         if any(s.startswith("urllib.request.") for s in syms):
             return _CLEAN
         # Modules and objects the analysis does not follow.
