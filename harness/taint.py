@@ -738,10 +738,12 @@ class _Analysis:
         elif isinstance(node, ast.Match):
             subject = self.ev(node.subject, scope)
             for case in node.cases:
-                captured = self.element(subject) if subject.parts is None else _join(subject, self.element(subject))
+                # A capture may be the subject or any part of it: it gets everything in it.
+                element = self.element(subject)
+                captured = _Val(keys=_flat(subject) | _flat(element), kinds=_elem_kinds(subject) | _elem_kinds(element),
+                                via=_via(subject) or _via(element))
                 for name in _pattern_names(case.pattern):
-                    self.bind(scope, name, _Val(keys=_flat(captured), kinds=_elem_kinds(captured),
-                                                via=_via(captured)))
+                    self.bind(scope, name, captured)
                 if case.guard is not None:
                     self.ev(case.guard, scope)
                 self.exec_body(case.body, scope)
