@@ -56,7 +56,8 @@ class CheckReport:
                 for r in self.results
             ],
             "static": [
-                {"key": f.key, "channel": f.channel, "line": f.line, "sink": f.sink} for f in self.flows
+                {"key": f.key, "channel": f.channel, "line": f.line, "col": f.col, "sink": f.sink, "via": f.via}
+                for f in self.flows
             ],
             "limits": list(self.limits),
         }

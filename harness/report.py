@@ -134,7 +134,7 @@ def render_check(report: CheckReport, console: Console) -> None:
         for flow in report.flows:
             table.add_row(
                 Text("static"), Text(flow.key if flow.key is not None else "(dynamic key)"), Text(flow.channel),
-                Text("-"), Text(f"{report.extension.script.name}:{flow.line} {flow.sink}"),
+                Text("-"), Text(f"{report.extension.script.name}:{flow.line} {flow.sink}" + (f" via {flow.via}" if flow.via else "")),
             )
         console.print(table)
     for limit in report.limits:
