@@ -153,7 +153,8 @@ def _environment() -> jinja2.Environment:
         keep_trailing_newline=True,
         autoescape=False,  # Python, JSON and TOML, not HTML
     )
-    env.filters["py"] = repr
+    # Names and keys are [a-z0-9_-] only, so a JSON string is also the Python string literal.
+    env.filters["py"] = json.dumps
     env.filters["json"] = json.dumps
     return env
 
