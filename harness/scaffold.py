@@ -33,7 +33,6 @@ from typing import Any
 import jinja2
 
 from harness.errors import HarnessError
-from harness.extension import MANIFEST_NAME, SCRIPT_NAME
 
 __all__ = ["DEFAULT_TEMPLATE", "NewExtension", "Template", "list_templates", "module_name", "plan", "validate_name"]
 
