@@ -225,7 +225,9 @@ def plan(
 def _project_files(base: Path, env: jinja2.Environment, context: dict[str, Any]) -> list[PlannedFile]:
     """``.gitignore``, ``.env.example``, ``pyproject.toml``: created when missing, completed when short."""
     out: list[PlannedFile] = []
-    render = lambda name: env.get_template(f"{_PROJECT}/{name}.j2").render(context)  # noqa: E731
+
+    def render(name: str) -> str:
+        return env.get_template(f"{_PROJECT}/{name}.j2").render(context)
 
     gitignore = base / ".gitignore"
     if not gitignore.exists():
@@ -241,7 +243,7 @@ def _project_files(base: Path, env: jinja2.Environment, context: dict[str, Any])
     entry = env.get_template(f"{context['template']}/env.example.j2").render(context) if key else ""
     if not env_example.exists():
         out.append(PlannedFile(env_example, render("env.example") + (f"\n{entry}" if entry else "")))
-    elif key and not re.search(rf"^\s*#?\s*VAULT_{re.escape(key)}\s*=", env_example.read_text(encoding="utf-8"), re.M):
+    elif key and not re.search(rf"^\s*#?\s*VAULT_{re.escape(key)}\s*=", env_example.read_text(encoding="utf-8"), re.MULTILINE):
         out.append(PlannedFile(env_example, f"\n{entry}", append=True, note=f"documents VAULT_{key}"))
 
     if not any((base / config).exists() for config in _PYTEST_CONFIGS):
@@ -259,8 +261,7 @@ def _ignored(gitignore: str, filename: str) -> bool:
         negated = line.startswith("!")
         pattern = line[1:] if negated else line
         pattern = pattern.lstrip("/")
-        if pattern.startswith("**/"):
-            pattern = pattern[3:]
+        pattern = pattern.removeprefix("**/")
         if pattern.endswith("/"):  # a folder pattern never matches a file
             continue
         if fnmatch.fnmatchcase(filename, pattern):

@@ -33,12 +33,12 @@ def clean_env() -> dict[str, str]:
 
 def ipe_new(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "harness.cli", "new", *args], cwd=cwd, env=clean_env(),
-                          capture_output=True, text=True, timeout=120)
+                          capture_output=True, text=True, timeout=120, check=False)
 
 
 def run_pytest(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args], cwd=cwd,
-                          env=clean_env(), capture_output=True, text=True, timeout=300)
+                          env=clean_env(), capture_output=True, text=True, timeout=300, check=False)
 
 
 def files_under(folder: Path) -> dict[str, bytes]:
@@ -81,7 +81,7 @@ def test_ruff_finds_no_undefined_name_or_error(project: Path, template: str) -> 
     module = template.replace("-", "_")
     paths = [f"extensions/sample-{template}", f"tests/extensions/test_sample_{module}.py"]
     done = subprocess.run([sys.executable, "-m", "ruff", "check", "--no-cache", "--select", "F,E9", *paths],
-                          cwd=project, capture_output=True, text=True)
+                          cwd=project, capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stdout + done.stderr
 
 
@@ -93,7 +93,7 @@ def test_without_the_declarations_ruff_reports_the_injected_names(tmp_path: Path
     text = re.sub(r"if TYPE_CHECKING:.*\n.*\n", "", script.read_text(encoding="utf-8"))
     script.write_text(text.replace("from typing import TYPE_CHECKING\n", ""), encoding="utf-8")
     done = subprocess.run([sys.executable, "-m", "ruff", "check", "--no-cache", "--select", "F821", str(script)],
-                          capture_output=True, text=True)
+                          capture_output=True, text=True, check=False)
     assert done.returncode == 1
     assert {"document", "log", "parameters"} <= set(re.findall(r"Undefined name `(\w+)`", done.stdout))
 
@@ -115,7 +115,7 @@ def test_mypy_types_every_generated_script_and_catches_misuse(project: Path, tmp
     env = {**clean_env(), "MYPYPATH": HARNESS_PARENT}  # an editable install hides harness from mypy
     done = subprocess.run([sys.executable, "-m", "mypy", "--follow-imports=silent", "--no-incremental",
                            "--cache-dir", os.devnull, "--no-error-summary", "."],
-                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300, check=False)
     errors = [line for line in done.stdout.splitlines() if ": error:" in line]
     assert [e.split(":")[0] for e in errors] == ["misuse.py", "misuse.py"], done.stdout + done.stderr
     assert '"Document" has no attribute "export"' in errors[0]
