@@ -18,7 +18,7 @@ import binascii
 import gzip
 import lzma
 import zlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 

@@ -43,6 +43,11 @@ class OutgoingRequest:
         return (urlsplit(self.url).hostname or "").lower()
 
 
+# The classes as Python defines them, kept at import: vcrpy swaps the module attributes for its
+# own stubs while a cassette is in use, and wrapping a stub would miss every later request.
+_HTTP_CONNECTION = http.client.HTTPConnection
+_HTTPS_CONNECTION = http.client.HTTPSConnection
+
 _recording: contextvars.ContextVar[list[OutgoingRequest] | None] = contextvars.ContextVar(
     "ipe_outgoing_requests", default=None
 )
@@ -92,7 +97,7 @@ def _wrap_adapter_send(cls: type) -> None:
 
 def _wrap_http_client() -> None:
     """Record requests written through ``http.client`` by code that does not use requests."""
-    connection = http.client.HTTPConnection
+    connection = _HTTP_CONNECTION
     putrequest, putheader, send = connection.putrequest, connection.putheader, connection.send
 
     def active() -> bool:
@@ -102,7 +107,7 @@ def _wrap_http_client() -> None:
         if active():
             full = url
             if "://" not in url:
-                scheme = "https" if isinstance(self, http.client.HTTPSConnection) else "http"
+                scheme = "https" if isinstance(self, _HTTPS_CONNECTION) else "http"
                 default = 443 if scheme == "https" else 80
                 netloc = self.host if self.port in (None, default) else f"{self.host}:{self.port}"
                 full = f"{scheme}://{netloc}{url}"

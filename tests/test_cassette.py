@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +19,7 @@ from harness.network import guard_sockets
 from harness.redaction import Redactor
 from harness.runner import Runner
 from harness.vault import LocalVault
+from tests.conftest import loopback_server
 
 TOKEN = "fake-api-token-5c1d7e"
 OTHER_TOKEN = "fake-rotated-token-0b9f42"
@@ -53,15 +53,8 @@ class _Service(BaseHTTPRequestHandler):
 @pytest.fixture
 def service() -> Iterator[tuple[str, list[tuple[str, str]]]]:
     calls: list[tuple[str, str]] = []
-    server = ThreadingHTTPServer(("127.0.0.1", 0), type("Handler", (_Service,), {"calls": calls}))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", calls
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
+    with loopback_server(type("Handler", (_Service,), {"calls": calls})) as url:
+        yield url, calls
 
 
 # The token goes out four ways: URL-encoded in the query, base64 in Basic auth, a header, a

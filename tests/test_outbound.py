@@ -6,7 +6,6 @@ from __future__ import annotations
 import http.server
 import logging
 import socket
-import threading
 from collections.abc import Iterator
 
 import pytest
@@ -14,7 +13,7 @@ import requests
 
 from harness import run_extension
 from harness.network import BlockedConnection, guard_sockets, offline
-from tests.conftest import SAMPLE_DOCUMENT
+from tests.conftest import SAMPLE_DOCUMENT, loopback_server
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):
@@ -40,14 +39,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 @pytest.fixture
 def server() -> Iterator[str]:
     _Handler.seen = []
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
+    with loopback_server(_Handler) as url:
+        yield url
 
 
 def test_logging_records_of_a_run_are_in_the_result(make_extension):

@@ -9,15 +9,15 @@ from __future__ import annotations
 import json
 import re
 import textwrap
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from harness.redaction import Redactor
+from tests.conftest import loopback_server
 
 CANARY = re.compile(r"cnry[0-9a-f]{32}")
 
@@ -238,15 +238,8 @@ class _Api(BaseHTTPRequestHandler):
 @pytest.fixture
 def api_server() -> Iterator[tuple[str, list[str]]]:
     calls: list[str] = []
-    server = ThreadingHTTPServer(("127.0.0.1", 0), type("Handler", (_Api,), {"calls": calls}))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", calls
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
+    with loopback_server(type("Handler", (_Api,), {"calls": calls})) as url:
+        yield url, calls
 
 
 CALLER_SCRIPT = """

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 
-import harness
 from harness.cli import main
 
 from ..conftest import EXTENSIONS

@@ -12,9 +12,8 @@ from __future__ import annotations
 import base64
 import json
 import shutil
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import pytest
@@ -26,7 +25,7 @@ from harness.cli import main
 from harness.check import check_extension
 from harness.redaction import Redactor
 
-from ..conftest import EXTENSIONS
+from ..conftest import EXTENSIONS, loopback_server
 from .fake_pim import openssl_available, record
 from .helpers import comments
 
@@ -197,15 +196,8 @@ def fake_pim(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[str, list[dict[s
         monkeypatch.delenv(name, raising=False)
     seen: list[dict[str, Any]] = []
     handler = type("Handler", (_FakePim,), {"seen": seen})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/pim/api", seen
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
+    with loopback_server(handler) as url:
+        yield f"{url}/pim/api", seen
 
 
 def test_real_http_server_gets_the_request_with_path_and_auth(fake_pim):

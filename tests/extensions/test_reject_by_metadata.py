@@ -6,7 +6,6 @@ import json
 
 import pytest
 
-import harness
 from harness.cli import main
 
 from ..conftest import EXTENSIONS

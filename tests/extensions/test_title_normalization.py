@@ -8,7 +8,6 @@ import sys
 
 import pytest
 
-import harness
 from harness.cli import main
 
 from ..conftest import EXTENSIONS
