@@ -405,6 +405,20 @@ class _Class:
         self.bases: list[int] = []
 
 
+def _type_checking_only(node: ast.AST) -> bool:
+    """``if TYPE_CHECKING:`` (or ``typing.TYPE_CHECKING``): a block that never runs, in Coveo or here.
+
+    Scripts import their globals' declarations there for editors (``harness.ipe_globals``); binding
+    those names would hide the real ``vault_parameters`` from the analysis.
+    """
+    if not isinstance(node, ast.If):
+        return False
+    test = node.test
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+    )
+
+
 def _targets_names(target: ast.expr) -> Iterator[str]:
     for node in ast.walk(target):
         if isinstance(node, ast.Name):
@@ -430,6 +444,10 @@ def _bound_names(body: Sequence[ast.AST]) -> tuple[set[str], set[str], set[str]]
     nonloc: set[str] = set()
 
     def visit(node: ast.AST, in_comp: bool) -> None:
+        if _type_checking_only(node):
+            for stmt in node.orelse:  # type: ignore[attr-defined]
+                visit(stmt, in_comp)
+            return
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             if not in_comp:
                 local.add(node.name)
@@ -706,6 +724,8 @@ class _Analysis:
             self.assign(node.target, self.iterated(node.iter, scope), scope)
             self.exec_body(node.body, scope)
             self.exec_body(node.orelse, scope)
+        elif _type_checking_only(node):
+            self.exec_body(node.orelse, scope)  # type: ignore[attr-defined]
         elif isinstance(node, (ast.While, ast.If)):
             self.ev(node.test, scope)
             self.exec_body(node.body, scope)

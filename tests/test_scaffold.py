@@ -332,8 +332,6 @@ def test_generated_tests_pass_inside_a_repository_like_this_one(tmp_path: Path) 
 # -- a gap to close: the static leak pass and the TYPE_CHECKING import -----------------------------
 
 
-@pytest.mark.xfail(strict=True, reason="harness/taint.py binds the names imported under `if TYPE_CHECKING:` "
-                   "and loses vault_parameters; the fix (skip TYPE_CHECKING blocks) is in taint.py")
 def test_static_pass_still_sees_a_leak_through_the_declarations_import() -> None:
     assert main(["new", "leaky", "--template", "http-enrichment"]) == 0
     script = Path("extensions/leaky/extension.py")
