@@ -253,3 +253,64 @@ def test_ipe_run_fail_on_leak(leaky, monkeypatch, capsys):
     assert main(["run", str(leaky), "--fail-on-leak"]) == 3
     assert "leaks (" in capsys.readouterr().out
     assert main(["run", str(leaky)]) == 0
+
+
+# One script line per alias family: each must be found, named by its family, and masked.
+FAMILY_SCRIPTS = {
+    "plain": "log(pw)",
+    "stripped": "log(pw.strip())",
+    "line": "log(pw.splitlines()[1])",
+    "json": "import json; log(json.dumps(pw, ensure_ascii=False))",
+    "json-ascii": "import json; log(json.dumps(pw))",
+    "repr": "log(repr({'p': pw}))",
+    "repr-bytes": "log(repr(pw.encode()))",
+    "html": "import html; log(html.escape(pw))",
+    "url": "import urllib.parse; log(urllib.parse.quote(pw, safe=''))",
+    "form": "import urllib.parse; log(urllib.parse.urlencode({'p': pw}))",
+    "base64": "import base64; log(base64.b64encode(('user:' + pw).encode()).decode())",
+    "base64url": "import base64; log(base64.urlsafe_b64encode(pw.encode() + b'!').decode())",
+    "hex": "log(pw.encode().hex().upper())",
+}
+FAMILY_VALUE = "  fake <first> \"line\" é&'x\nfake second line/+???~~~  "
+
+
+@pytest.mark.parametrize("family", sorted(FAMILY_SCRIPTS))
+def test_a_finding_names_each_alias_family(make_extension, family):
+    folder = make_extension(f"pw = vault_parameters['multi']\n{FAMILY_SCRIPTS[family]}\n")
+    result = harness.run_extension(folder, SAMPLE_DOCUMENT, vault={"multi": FAMILY_VALUE})
+    assert result.status == "SUCCESS", result.reason
+    families = {leak.alias.split("(")[0] for leak in result.leaks if leak.channel == "log"}
+    assert family in families, families
+    comment = result.logs[0].comment
+    assert "[REDACTED:multi]" in comment
+    for line in FAMILY_VALUE.strip().splitlines():
+        assert line.strip() not in comment
+
+
+def test_urllib3_debug_lines_are_masked_and_found(make_extension):
+    """urllib3 logs the request line with the query in a separate %-argument."""
+    import http.server
+
+    from tests.conftest import loopback_server
+
+    class Ok(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    folder = make_extension(
+        "import logging, requests\n"
+        "logging.getLogger('urllib3').setLevel(logging.DEBUG)\n"
+        "requests.get(parameters['base'] + '/items', params={'key': vault_parameters['api_token']}, timeout=5)\n"
+        "logging.getLogger('urllib3').setLevel(logging.NOTSET)\n"
+    )
+    with loopback_server(Ok) as base:
+        result = harness.run_extension(folder, SAMPLE_DOCUMENT, vault=VAULT, parameters={"base": base})
+    assert result.status == "SUCCESS", result.reason
+    records = [r for r in result.logging if r.logger.startswith("urllib3")]
+    assert any("/items?key=[REDACTED:api_token]" in r.message for r in records), records
+    assert TOKEN not in json.dumps(result.to_json())
+    assert {(l.channel, l.key) for l in result.leaks} >= {("logging", "api_token"), ("url", "api_token"), ("plain_http", "api_token")}
