@@ -7,7 +7,9 @@ very secret it reads.  The script is parsed with :mod:`ast` instead, and these r
 * ``vault_parameters["k"]`` (also as the target of ``+=`` and friends, which reads first),
 * ``vault_parameters.get("k")`` / ``.get("k", default)``, ``.pop(...)``, ``.setdefault(...)``,
 * ``"k" in vault_parameters`` and ``"k" not in vault_parameters``,
-* the same through a plain alias: ``vp = vault_parameters`` then ``vp["k"]``.
+* the same through a plain alias: ``vp = vault_parameters`` then ``vp["k"]``,
+* the same with the key in a name bound once, to a string literal, in the whole script
+  (``KEY = "pim_api_password"`` then ``vault_parameters[KEY]``): the way scripts name their keys.
 
 A key that is not a string literal (a variable, an f-string, a concatenation) cannot be known
 without running the script, and neither can the keys read by code the whole ``vault_parameters``
@@ -55,7 +57,7 @@ def vault_keys(source: str, filename: str) -> VaultUsage:
     except ValueError as exc:  # e.g. a NUL byte in the source
         raise HarnessError(f"{filename}: cannot parse script ({exc})") from None
     names = _aliases(tree)
-    finder = _Finder(names)
+    finder = _Finder(names, _constants(tree))
     finder.visit(tree)
     keys = {key: sorted(set(lines)) for key, lines in sorted(finder.keys.items())}
     return VaultUsage(keys, sorted(set(finder.dynamic)))
@@ -85,11 +87,37 @@ def _aliases(tree: ast.AST) -> frozenset[str]:
     return frozenset(names)
 
 
+def _constants(tree: ast.AST) -> dict[str, str]:
+    """Names bound exactly once in the whole script, and to a string literal: their value is known."""
+    bindings: dict[str, int] = {}
+    literal: dict[str, str] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
+            bindings[node.id] = bindings.get(node.id, 0) + 1
+        elif isinstance(node, ast.arg):
+            bindings[node.arg] = bindings.get(node.arg, 0) + 1
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            bindings[node.name] = bindings.get(node.name, 0) + 1
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            for alias in node.names:
+                name = (alias.asname or alias.name).split(".")[0]
+                bindings[name] = bindings.get(name, 0) + 1
+        elif isinstance(node, (ast.Global, ast.Nonlocal)):
+            for name in node.names:
+                bindings[name] = bindings.get(name, 0) + 2  # rebound elsewhere: not a constant
+        if isinstance(node, (ast.Assign, ast.AnnAssign)) and isinstance(node.value, ast.Constant):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            if len(targets) == 1 and isinstance(targets[0], ast.Name) and isinstance(node.value.value, str):
+                literal[targets[0].id] = node.value.value
+    return {name: value for name, value in literal.items() if bindings.get(name) == 1}
+
+
 class _Finder(ast.NodeVisitor):
     """Collects key reads; every other load of a vault name is a use we cannot resolve."""
 
-    def __init__(self, names: frozenset[str]) -> None:
+    def __init__(self, names: frozenset[str], constants: dict[str, str] | None = None) -> None:
         self.names = names
+        self.constants = constants or {}
         self.keys: dict[str, list[int]] = {}
         self.dynamic: list[int] = []
         self._handled: set[int] = set()  # ids of vault Name nodes already accounted for
@@ -97,6 +125,8 @@ class _Finder(ast.NodeVisitor):
     def _key(self, expr: ast.expr, line: int) -> None:
         if isinstance(expr, ast.Constant) and isinstance(expr.value, str):
             self.keys.setdefault(expr.value, []).append(line)
+        elif isinstance(expr, ast.Name) and expr.id in self.constants:
+            self.keys.setdefault(self.constants[expr.id], []).append(line)
         else:
             self.dynamic.append(line)
 

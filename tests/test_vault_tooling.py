@@ -465,3 +465,14 @@ def test_help_lists_the_vault_command(capsys):
     with pytest.raises(SystemExit) as caught:
         main(["vault", "payload", "--help"])
     assert caught.value.code == 0 and "--reveal" in capsys.readouterr().out
+
+
+def test_a_key_named_by_a_module_constant_is_resolved():
+    usage = vault_keys(
+        'KEY = "pim_api_password"\nOTHER = "a"\nOTHER = "b"\n'
+        "def f(name):\n    return vault_parameters[name]\n"
+        "vault_parameters[KEY]\nvault_parameters.get(OTHER)\n",
+        "extension.py",
+    )
+    assert usage.keys == {"pim_api_password": [6]}
+    assert usage.dynamic == [5, 7]  # a parameter, and a name bound twice, are not constants
