@@ -120,7 +120,7 @@ def test_writes_and_other_dicts_are_not_reads():
 def test_keys_built_at_run_time_are_dynamic_with_their_line():
     usage = vault_keys(
         textwrap.dedent("""
-            name = 'pim'
+            name = parameters['vault_key']
             a = vault_parameters[name]
             b = vault_parameters[f"{name}_password"]
             c = vault_parameters.get('pim_' + 'password')
