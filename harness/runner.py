@@ -99,13 +99,17 @@ class Runner:
             raise HarnessError(f"the time limit must be a positive number of seconds, not {timeout!r}")
         self._vault_values = self.vault.values_for(self.extension)
         self._allowed_hosts = self.vault.allowed_hosts(self.extension)
-        self._redactor, self._known = _redactor_for(self.vault.secrets()), len(self.vault.entries)
+        self._redactor, self._known = _redactor_for(self.vault.secrets()), self._vault_state()
+
+    def _vault_state(self) -> tuple[int, int]:
+        """Changes when entries are added (a canary minted) or replaced (a test vault set)."""
+        return id(self.vault.entries), len(self.vault.entries)
 
     @property
     def redactor(self) -> Redactor:
         """The redactor of this runner's vault (every value of every scope)."""
-        if len(self.vault.entries) != self._known:  # a canary vault minted new keys
-            self._redactor, self._known = _redactor_for(self.vault.secrets()), len(self.vault.entries)
+        if self._vault_state() != self._known:  # a canary vault minted new keys
+            self._redactor, self._known = _redactor_for(self.vault.secrets()), self._vault_state()
             self._allowed_hosts = self.vault.allowed_hosts(self.extension)
         return self._redactor
 
