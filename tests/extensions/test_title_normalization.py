@@ -120,3 +120,10 @@ def test_readme_demo_runs_with_the_console_script_and_no_env(tmp_path):
     assert "SUCCESS" in done.stdout and "EXECUTION_ERROR" not in done.stdout
     assert "title normalised" in done.stdout
     assert done.stderr == ""
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in DOCS.glob("*.json") if not p.name.endswith(".expected.json")))
+def test_each_document_matches_its_golden_result(ipe, name):
+    """The whole result (metadata, logs, streams...) pinned in documents/<stem>.expected.json;
+    `pytest --ipe-update-golden` rewrites them after an intended change."""
+    ipe.assert_golden(ipe.run(EXT, DOCS / name))
