@@ -26,7 +26,7 @@ from harness.check import check_extension
 from harness.redaction import Redactor
 
 from ..conftest import EXTENSIONS, loopback_server
-from .fake_pim import openssl_available, record
+from .fake_pim import CATALOGUE, openssl_available, record
 from .helpers import comments
 
 EXT = EXTENSIONS / "http_enrichment"
@@ -34,14 +34,7 @@ DOCS = EXT / "documents"
 BASE = "https://pim.acme.example/api/v2"
 PASSWORD = "fake-pim-password-123"
 VAULT = {"pim_api_password": PASSWORD}
-ANVIL = {
-    "sku": "ACME-1234",
-    "name": "Acme Anvil 20 kg",
-    "brand": "Acme",
-    "price": {"amount": 149.5, "currency": "CAD"},
-    "stock": 12,
-    "categories": ["Tools", "Anvils"],
-}
+ANVIL = CATALOGUE["ACME-1234"]  # what the fake PIM (and the cassettes) know of the anvil
 
 
 def basic_auth(header: str) -> tuple[str, str]:
