@@ -26,13 +26,15 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from importlib.resources import files
-from importlib.resources.abc import Traversable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jinja2
 
 from harness.errors import HarnessError
+
+if TYPE_CHECKING:  # importlib.resources.abc is 3.11+; the annotation is all we need of it
+    from importlib.abc import Traversable
 
 __all__ = ["DEFAULT_TEMPLATE", "NewExtension", "Template", "list_templates", "module_name", "plan", "validate_name"]
 
