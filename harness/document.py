@@ -310,7 +310,7 @@ class Document:
         ``None`` becomes ``''`` (which unsets the field); values that are not JSON scalars
         become strings.  Dictionary values need ``apiVersion: v2``.
         """
-        if not isinstance(metadata, Mapping):
+        if not isinstance(metadata, (dict, Mapping)):  # dict first: the ABC check is slow
             raise TypeError(
                 f"add_meta_data() takes a dict of name -> value(s), not {type(metadata).__name__}"
             )
@@ -318,7 +318,9 @@ class Document:
             self._added[str(name).lower()] = self._values(str(name), value)
 
     def _values(self, name: str, value: Any) -> list[Any]:
-        if isinstance(value, Mapping):
+        if isinstance(value, (str, int, float)) or value is None:  # the common case, before the ABC checks
+            return [_scalar(value)]
+        if isinstance(value, (dict, Mapping)):
             if self._api_version != "v2":
                 raise TypeError(
                     f"metadata {name!r}: dictionary values need \"apiVersion\": \"v2\" in extension.json"
