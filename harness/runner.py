@@ -97,24 +97,29 @@ class Runner:
         self.timeout = DEFAULT_TIMEOUT if timeout is None else float(timeout)
         if not self.timeout > 0:
             raise HarnessError(f"the time limit must be a positive number of seconds, not {timeout!r}")
-        self._vault_values = self.vault.values_for(self.extension)
-        self._allowed_hosts = self.vault.allowed_hosts(self.extension)
-        self._redactor, self._known = _redactor_for(self.vault.secrets()), self._vault_state()
+        self._known: tuple[int, int] | None = None
+        self._sync_vault()
 
-    def _vault_state(self) -> tuple[int, int]:
-        """Changes when entries are added (a canary minted) or replaced (a test vault set)."""
-        return id(self.vault.entries), len(self.vault.entries)
+    def _sync_vault(self) -> None:
+        """Derive what runs need from the vault again when its entries changed: added (a canary
+        minted during a run) or replaced (a test vault set); once otherwise."""
+        state = id(self.vault.entries), len(self.vault.entries)
+        if state != self._known:
+            self._known = state
+            self._vault_values = self.vault.values_for(self.extension)
+            self._allowed_hosts = self.vault.allowed_hosts(self.extension)
+            self._redactor = _redactor_for(self.vault.secrets())
 
     @property
     def redactor(self) -> Redactor:
         """The redactor of this runner's vault (every value of every scope)."""
-        if self._vault_state() != self._known:  # a canary vault minted new keys
-            self._redactor, self._known = _redactor_for(self.vault.secrets()), self._vault_state()
-            self._allowed_hosts = self.vault.allowed_hosts(self.extension)
+        self._sync_vault()
         return self._redactor
 
-    def run(self, document: DocumentInput) -> ExtensionResult:
-        return self._execute(*read_document(document))
+    def run(self, document: DocumentInput, source: str | None = None) -> ExtensionResult:
+        """Run on one document; ``source`` names it in results when it is already DocumentData."""
+        data, name = read_document(document)
+        return self._execute(data, source or name)
 
     def run_all(self, documents: Iterable[DocumentInput]) -> Iterator[ExtensionResult]:
         """Run on each document in turn; every document is read (and validated) before the first run."""
@@ -123,10 +128,11 @@ class Runner:
             yield self._execute(data, source)
 
     def _execute(self, data: DocumentData, source: str) -> ExtensionResult:
+        self._sync_vault()
         parameters = {**self.extension.parameters, **data.parameters, **self.parameters}
         vault_parameters = self.vault.parameters_for(self.extension, self._vault_values)
-        raw = execute(self.extension, data, parameters, vault_parameters, self.timeout, source, self.redactor)
-        redactor = self.redactor
+        raw = execute(self.extension, data, parameters, vault_parameters, self.timeout, source, self._redactor)
+        redactor = self.redactor  # again: a canary vault may have minted keys during the run
         raw.warnings[:0] = [
             f"vault key {key!r} holds a value too short to mask safely: it is not redacted "
             "(see 'Short values' in the README)"
