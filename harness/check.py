@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from harness.cassette import cassette_for, use_cassette
+from harness.document import DocumentData
 from harness.extension import Extension, load_extension
 from harness.leaks import Leak
 from harness.network import guard_sockets, offline
@@ -77,14 +78,13 @@ def check_extension(
         report.flows, report.limits = list(static.flows), list(static.limits)
     runner = Runner(loaded, vault=CANARY, timeout=timeout)
     chosen = list(documents) if documents is not None else list(extension_documents(loaded))
-    for document in chosen:  # every document is read (and validated) before the first run
-        read_document(document)
-    for document in chosen:
-        report.results.append(_check_one(runner, document))
+    loaded = [read_document(d) for d in chosen]  # all read (and validated) before the first run
+    for document, (data, source) in zip(chosen, loaded):
+        report.results.append(_check_one(runner, document, data, source))
     return report
 
 
-def _check_one(runner: Runner, document: DocumentInput) -> ExtensionResult:
+def _check_one(runner: Runner, document: DocumentInput, data: DocumentData, source: str) -> ExtensionResult:
     """Run one document offline: on its cassette when it has one, else on empty 200 answers.
 
     The two cannot be stacked: requests-mock's catch-all answers above the transport that
@@ -95,7 +95,7 @@ def _check_one(runner: Runner, document: DocumentInput) -> ExtensionResult:
     if cassette is not None and cassette.is_file():
         hint = f"ipe check runs offline on {cassette}; record it again with `ipe run --record`"
         with use_cassette(cassette, runner.vault, runner.extension), guard_sockets(loopback=False, hint=hint):
-            return runner.run(document)
+            return runner.run(data, source)
     with offline():
-        return runner.run(document)
+        return runner.run(data, source)
 

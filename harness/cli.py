@@ -18,6 +18,7 @@ from rich.console import Console
 import harness
 from harness.cassette import cassette_for, use_cassette
 from harness.check import check_extension
+from harness.document import DocumentData
 from harness.errors import HarnessError
 from harness.extension import Extension, find_extensions, load_extension
 from harness.network import guard_sockets
@@ -114,12 +115,11 @@ def _run(args: argparse.Namespace) -> int:
     vault = load_vault(env_file=args.env_file, vault_file=args.vault_file)
     runner = Runner(args.extension, parameters=dict(args.param), vault=vault, timeout=args.timeout)
     documents = [Path(d) for d in args.document] or extension_documents(runner.extension)
-    for document in documents:  # every document is read (and validated) before the first run
-        read_document(document)
+    loaded = [read_document(d) for d in documents]  # all read (and validated) before the first run
     results = []
     console = Console(highlight=False, soft_wrap=True)
-    for document in documents:
-        result = _run_one(runner, document, record=args.record, live=args.live)
+    for document, (data, source) in zip(documents, loaded):
+        result = _run_one(runner, document, data, source, record=args.record, live=args.live)
         results.append(result)
         if not args.json:
             render_result(result, console)
@@ -149,23 +149,26 @@ def _check(args: argparse.Namespace) -> int:
     return EXIT_OK if all(r.clean for r in reports) else EXIT_LEAK
 
 
-def _run_one(runner: Runner, document: Path, *, record: bool, live: bool) -> ExtensionResult:
-    """One document: recorded, replayed from its cassette (offline), or run live."""
+def _run_one(
+    runner: Runner, document: Path, data: DocumentData, source: str, *, record: bool, live: bool
+) -> ExtensionResult:
+    """One document (its path, and its content read once): recorded, replayed from its cassette
+    (offline), or run live."""
     cassette = cassette_for(runner.extension, document)
     if record:
         with use_cassette(cassette, runner.vault, runner.extension, mode="record") as recording:
-            result = runner.run(document)
+            result = runner.run(data, source)
         if recording.interactions:
             _note(f"recorded {recording.interactions} HTTP interaction(s) of {document.name} into {cassette}")
         else:
             _note(f"{document.name} made no HTTP request: no cassette written")
         return result
     if live or not cassette.is_file():
-        return runner.run(document)
+        return runner.run(data, source)
     _note(f"replaying {cassette} for {document.name} (--live to call the real services)")
     hint = f"ipe run replays {cassette} and runs offline; --live calls the real services, --record records them"
     with use_cassette(cassette, runner.vault, runner.extension), guard_sockets(hint=hint):
-        return runner.run(document)
+        return runner.run(data, source)
 
 
 # --- ipe vault ----------------------------------------------------------------------------------
