@@ -80,12 +80,11 @@ def host_allowed(host: str, patterns: Iterable[str]) -> bool:
 
 
 def _url_part(url: str, start: int) -> str:
-    """Which part of ``url`` the offset falls in: host, path, query or fragment."""
+    """Which part of ``url`` the offset falls in: user info or host, path, query or fragment."""
     parts = urlsplit(url)
-    head = len(parts.scheme) + 3 if "://" in url else 0
-    path_at = head + len(parts.netloc)
-    query_at = url.find("?", path_at) if parts.query or url.find("?", path_at) >= 0 else -1
+    path_at = (len(parts.scheme) + 3 if "://" in url else 0) + len(parts.netloc)
     fragment_at = url.find("#", path_at)
+    query_at = url.find("?", path_at)
     if fragment_at >= 0 and start >= fragment_at:
         return "fragment"
     if query_at >= 0 and start >= query_at:
@@ -102,10 +101,11 @@ def _request_leaks(
     allowed: Mapping[str, Sequence[str]],
 ) -> list[Leak]:
     shown = f"request {number} ({request.method} {redactor.redact(request.url)})"
-    found: list[Leak] = []
-    for match in redactor.find(request.url):
-        found.append(Leak(match.key, "url", match.alias, f"{_url_part(request.url, match.start)} of {shown}"))
-    sent: list[tuple[str, list[Any]]] = [("URL", redactor.find(request.url))]
+    in_url = redactor.find(request.url)
+    found = [
+        Leak(match.key, "url", match.alias, f"{_url_part(request.url, match.start)} of {shown}") for match in in_url
+    ]
+    sent: list[tuple[str, list[Any]]] = [("URL", in_url)]
     for name, value in request.headers.items():
         sent.append((f"header {name}", redactor.find(value)))
     if request.body:
