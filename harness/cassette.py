@@ -131,13 +131,15 @@ class _Placeholders:
         redactor = self.redactor()
         if not text or not redactor:
             return text
-        return _replace(text, _merged(redactor.find(text)), lambda key: placeholder(key))
+        hidden: str = _replace(text, _merged(redactor.find(text)), lambda key: placeholder(key))
+        return hidden
 
     def hide_bytes(self, data: bytes) -> bytes:
         redactor = self.redactor()
         if not data or not redactor:
             return data
-        return _replace(data, _merged(redactor.find_bytes(data)), lambda key: placeholder(key).encode("utf-8"))
+        hidden: bytes = _replace(data, _merged(redactor.find_bytes(data)), lambda key: placeholder(key).encode("utf-8"))
+        return hidden
 
     def value_of(self, key: str) -> str | None:
         value = self.vault.values_for(self.extension).get(key)

@@ -78,8 +78,8 @@ def check_extension(
         report.flows, report.limits = list(static.flows), list(static.limits)
     runner = Runner(loaded, vault=CANARY, timeout=timeout)
     chosen = list(documents) if documents is not None else list(extension_documents(loaded))
-    loaded = [read_document(d) for d in chosen]  # all read (and validated) before the first run
-    for document, (data, source) in zip(chosen, loaded):
+    read = [read_document(d) for d in chosen]  # all read (and validated) before the first run
+    for document, (data, source) in zip(chosen, read):
         report.results.append(_check_one(runner, document, data, source))
     return report
 

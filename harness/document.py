@@ -117,7 +117,7 @@ class MetaDataValue:
 
     def __init__(self, origin: str, values: Mapping[str, Any] | None = None) -> None:
         self.origin = origin
-        self.values: CaseInsensitiveDict = CaseInsensitiveDict(values or {})
+        self.values: CaseInsensitiveDict[Any] = CaseInsensitiveDict(values or {})
 
     def __repr__(self) -> str:
         return f"MetaDataValue(origin={self.origin!r}, values={dict(self.values)!r})"
@@ -244,6 +244,13 @@ def _scalar(value: Any) -> Any:
     return str(value)
 
 
+# Module-level names for annotations inside Document, whose class attributes of the same names
+# (``document.DataStream(...)`` in scripts) would shadow them for type checkers.
+_Level = PermissionLevel
+_Set = PermissionSet
+_Stream = DataStream
+
+
 class Document:
     """The ``document`` global of an extension script.
 
@@ -352,7 +359,7 @@ class Document:
         )
 
     # -- permissions --------------------------------------------------------------------
-    def get_permissions(self) -> list[PermissionLevel]:
+    def get_permissions(self) -> list[_Level]:
         if self._permissions is None:
             self._permissions = [_level_from_json(level) for level in self._data.permissions]
         return self._permissions
@@ -360,7 +367,7 @@ class Document:
     def clear_permissions(self) -> None:
         self._permissions = []
 
-    def set_permissions(self, levels: PermissionLevel | Iterable[PermissionLevel]) -> None:
+    def set_permissions(self, levels: _Level | Iterable[_Level]) -> None:
         items = [levels] if isinstance(levels, PermissionLevel) else list(levels)
         for item in items:
             if not isinstance(item, PermissionLevel):
@@ -391,7 +398,7 @@ class Document:
             Permission(identity, identity_type, security_provider, additional_info)
         )
 
-    def _single_set(self) -> PermissionSet:
+    def _single_set(self) -> _Set:
         """Force the model to exactly one level holding exactly one set, as Coveo does."""
         levels = self.get_permissions()
         if len(levels) == 1 and len(levels[0].permission_sets) == 1:
@@ -406,14 +413,14 @@ class Document:
         return permission_set
 
     # -- data streams -------------------------------------------------------------------
-    def get_data_streams(self) -> list[DataStream]:
+    def get_data_streams(self) -> list[_Stream]:
         if self._streams is None:
             self._streams = [DataStream._of(s) for s in self._data.data_streams]
         return self._streams + self._added_streams
 
     def get_data_stream(
         self, name: str, origin: str | None = None, reverse: bool = True
-    ) -> DataStream | None:
+    ) -> _Stream | None:
         """The newest stream called ``name`` (oldest if not ``reverse``), rewound; ``None`` if absent."""
         key = str(name).lower()
         wanted = origin.lower() if origin is not None else None
@@ -424,7 +431,7 @@ class Document:
                 return stream
         return None
 
-    def add_data_stream(self, stream: DataStream) -> None:
+    def add_data_stream(self, stream: _Stream) -> None:
         """Add a stream written by the script; it replaces one of the same name it added before."""
         if not isinstance(stream, DataStream):
             raise TypeError(f"add_data_stream() takes a DataStream, not {type(stream).__name__}")
@@ -485,7 +492,8 @@ _JSON_IDENTITY_TYPES = {"user": "USER", "group": "GROUP", "virtualgroup": "VIRTU
 def _level_from_json(level: Mapping[str, Any]) -> PermissionLevel:
     sets = []
     for pset in level.get("permissionSets") or []:
-        allowed, denied = [], []
+        allowed: list[Permission] = []
+        denied: list[Permission] = []
         for perm in pset.get("permissions") or []:
             target = allowed if perm.get("allowed", True) else denied
             target.append(

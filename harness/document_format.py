@@ -17,6 +17,7 @@ import base64
 import binascii
 import gzip
 import lzma
+import os
 import zlib
 from collections.abc import Callable
 from pathlib import Path
@@ -161,11 +162,13 @@ class _Reader:
             return body.encode(stream_encoding(name))
         self.expect(body, dict, path, 'text, {"file": path} or {"inlineContent": base64}')
         if "inlineContent" in body:
-            return self.inline(body, path)
+            inline: bytes = self.inline(body, path)
+            return inline
         if "text" in body:
-            return self.expect(body["text"], str, path + ("text",), "a string").encode(stream_encoding(name))
+            text: str = self.expect(body["text"], str, path + ("text",), "a string")
+            return text.encode(stream_encoding(name))
         file = self.expect(body.get("file"), str, path + ("file",), "a file path relative to the document")
-        target = (self.base or Path.cwd()) / file
+        target: Path = (self.base or Path.cwd()) / file
         try:
             return target.read_bytes()
         except OSError as exc:
@@ -195,7 +198,7 @@ def parse_document(data: Any, source: str = "<document>", base: Path | None = No
     )
 
 
-def load_document(path: str | Path) -> DocumentData:
+def load_document(path: str | os.PathLike[str]) -> DocumentData:
     """Read a document file; errors name the file and the JSON path."""
     path = Path(path)
     return parse_document(load_json_file(path, "document"), str(path), path.parent)

@@ -100,8 +100,8 @@ def _install() -> None:
     with _install_lock:
         if not _installed:
             socket.getaddrinfo = _getaddrinfo
-            socket.socket.connect = _connect  # type: ignore[method-assign]
-            socket.socket.connect_ex = _connect_ex  # type: ignore[method-assign]
+            socket.socket.connect = _connect  # type: ignore[method-assign,assignment]
+            socket.socket.connect_ex = _connect_ex  # type: ignore[method-assign,assignment]
             _installed = True
 
 

@@ -72,7 +72,7 @@ def _record(request: OutgoingRequest) -> None:
         target.append(request)
 
 
-def _wrap_adapter_send(cls: type) -> None:
+def _wrap_adapter_send(cls: Any) -> None:
     original = cls.send
 
     def send(self: Any, request: Any, *args: Any, **kwargs: Any) -> Any:
@@ -161,7 +161,7 @@ def _install() -> None:
         _installed = True
 
 
-class observe:  # noqa: N801 - used as a function: ``with observe() as sent:``
+class observe:
     """Record every request sent inside the block; ``with`` gives the list that fills up.
 
     A class rather than a ``@contextmanager`` generator: it is entered once per document,

@@ -9,12 +9,12 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import Any, Union
+from typing import Any
 
+from harness.canary import CanaryVault
 from harness.document import DocumentData
 from harness.document_format import load_document, parse_document
 from harness.errors import HarnessError
-from harness.canary import CanaryVault
 from harness.extension import Extension, load_extension
 from harness.leaks import find_leaks
 from harness.redaction import Redactor
@@ -24,8 +24,8 @@ from harness.vault import LocalVault, load_vault
 
 __all__ = ["CANARY", "DocumentInput", "Runner", "VaultInput", "read_document", "run_extension"]
 
-DocumentInput = Union[str, "os.PathLike[str]", Mapping[str, Any], DocumentData]
-VaultInput = Union[None, str, Mapping[str, Any], LocalVault]
+DocumentInput = str | os.PathLike[str] | Mapping[str, Any] | DocumentData
+VaultInput = None | str | Mapping[str, Any] | LocalVault
 CANARY = "canary"
 
 

@@ -22,7 +22,7 @@ stopped and is abandoned (its result is still TIMEOUT).
 
 from __future__ import annotations
 
-import _signal
+import _signal  # type: ignore[import-not-found]  # no stub; signal.signal costs more per run
 import builtins
 import contextvars
 import ctypes
@@ -161,7 +161,7 @@ class _LoggingCapture:
 
     def __enter__(self) -> _LoggingCapture:
         if logging.Logger.makeRecord is not _capturing_make_record:
-            logging.Logger.makeRecord = _capturing_make_record  # type: ignore[method-assign]
+            logging.Logger.makeRecord = _capturing_make_record  # type: ignore[method-assign,assignment]
         root = logging.getLogger()
         self._root = (root.handlers[:], root.level)
         self._token = _capturing.set(self)

@@ -77,7 +77,8 @@ def find_placeholders(data: Any, source: str = "<snapshot>") -> list[Placeholder
     if not isinstance(data, dict):
         raise fail((), 'expected a snapshot object ({"resources": {"SOURCE": [...], ...}})')
     if "resources" in data:
-        resources, prefix = data["resources"], ("resources",)
+        prefix: tuple[str, ...] = ("resources",)
+        resources = data["resources"]
         if not isinstance(resources, dict):
             raise fail(prefix, 'expected an object of resource type -> list of resources')
     elif data and all(isinstance(v, list) for v in data.values()):

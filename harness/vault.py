@@ -138,7 +138,7 @@ class VaultKeyError(KeyError):
         return str(self.args[0]) if self.args else ""
 
 
-class VaultParameters(dict):
+class VaultParameters(dict[str, str]):
     """The ``vault_parameters`` dict of a script: a plain dict whose missing keys explain themselves."""
 
     def __init__(self, values: Mapping[str, str], explain: Any = None) -> None:

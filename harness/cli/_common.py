@@ -1,0 +1,42 @@
+"""What every ``ipe`` command shares: exit codes, argument types, notes on stderr, JSON on stdout."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_LEAK = 0, 1, 2, 3
+
+#: The type of ``ArgumentParser.add_subparsers()``'s result, for each command's ``add_parser``.
+Commands = "argparse._SubParsersAction[argparse.ArgumentParser]"
+
+
+def param(text: str) -> tuple[str, str]:
+    """``NAME=VALUE`` of ``--param``."""
+    name, sep, value = text.partition("=")
+    if not sep or not name:
+        raise argparse.ArgumentTypeError(f"expected NAME=VALUE, got {text!r}")
+    return name, value
+
+
+def timeout(text: str) -> float:
+    """A positive number of seconds."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {text!r}")
+    return value
+
+
+def note(message: str) -> None:
+    """A line for the user on stderr, so that stdout stays machine-readable."""
+    print(f"ipe: {message}", file=sys.stderr)
+
+
+def emit(data: Any) -> None:
+    """JSON on stdout."""
+    print(json.dumps(data, indent=2, ensure_ascii=False))
