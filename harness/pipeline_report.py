@@ -62,7 +62,8 @@ def _values(values: Sequence[Any]) -> str:
 def render_pipeline(result: PipelineResult, console: Console, *, explain: bool = False) -> None:
     """One document: its final status, a line per step (with its condition's sub-expressions when
     ``explain``), why a step failed, what leaked, and the final document's changes."""
-    console.print(Text.assemble((_cut(result.source, 60), "bold"), ": ",
+    source = result.source if len(result.source) <= 60 else "..." + result.source[-57:]
+    console.print(Text.assemble((source, "bold"), ": ",
                                 (result.status, _STATUS_STYLES.get(result.status, "bold"))))
     if result.reason:
         console.print(Text("  " + _cut(result.reason, WIDTH - 2), style="yellow"))
