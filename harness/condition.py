@@ -41,6 +41,7 @@ __all__ = [
     "ConditionError",
     "Equals",
     "Exists",
+    "Explained",
     "Node",
     "Not",
     "Or",
@@ -378,6 +379,19 @@ def _describe(token: Token) -> str:
     return repr(token.text)
 
 
+@dataclass(frozen=True)
+class Explained:
+    """One line of ``--explain``: a sub-expression and its value."""
+
+    depth: int
+    """How deep it is in the tree (0 for the whole condition)."""
+    text: str
+    """The sub-expression as written."""
+    value: bool
+    read: tuple[str, list[Any]] | None = None
+    """For ``%[name]`` and ``%[name] == 'v'``: the name and the values that count (``[]`` when absent)."""
+
+
 # -- the public object -----------------------------------------------------------------------------
 
 
@@ -394,15 +408,19 @@ class Condition:
             return True
         return self.root.evaluate(_as_lookup(metadata))
 
-    def explain(self, metadata: Lookup | Mapping[str, Sequence[Any]]) -> list[tuple[int, str, bool]]:
-        """Each sub-expression, outermost first: ``(depth, its text, its value)`` for this item."""
+    def explain(self, metadata: Lookup | Mapping[str, Sequence[Any]]) -> list[Explained]:
+        """Each sub-expression, outermost first, with its value for this item (and, for a
+        ``%[name]`` test, the values it read)."""
         if self.root is None:
             return []
         lookup = _as_lookup(metadata)
-        out: list[tuple[int, str, bool]] = []
+        out: list[Explained] = []
 
         def walk(node: Node, depth: int) -> None:
-            out.append((depth, self.text[node.start:node.end], node.evaluate(lookup)))
+            read = None
+            if isinstance(node, (Exists, Equals)):
+                read = (node.name.lower(), _present(lookup(node.name.lower())))
+            out.append(Explained(depth, self.text[node.start:node.end], node.evaluate(lookup), read))
             for child in node.children:
                 walk(child, depth + 1)
 

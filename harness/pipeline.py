@@ -27,7 +27,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from harness.condition import metadata_lookup
+from harness.condition import Explained, metadata_lookup
 from harness.document import DocumentData
 from harness.document_format import load_document, parse_document
 from harness.errors import HarnessError
@@ -67,8 +67,8 @@ class StepResult:
     reason: str = ""
     result: ExtensionResult | None = None
     """The (redacted) run itself, when the extension ran."""
-    explanation: tuple[tuple[int, str, bool], ...] = ()
-    """Each sub-expression of the condition with its value: ``(depth, text, value)``."""
+    explanation: tuple[Explained, ...] = ()
+    """Each sub-expression of the condition with its value, when the step was reached."""
 
     @property
     def errored(self) -> bool:
@@ -254,10 +254,25 @@ class Pipeline:
             shared = load_vault()
         elif isinstance(vault, Mapping):
             shared = LocalVault.from_values(vault)
+        self.warnings = self._warnings()
+        """What the user should know about this source that is not an error (one line each)."""
         self.runners = [
             Runner(self.extensions[step.extension_id], parameters=step.parameters, vault=shared, timeout=timeout)
             for step in self.source.steps
         ]
+
+    def _warnings(self) -> list[str]:
+        out = []
+        for step in self.source.steps:
+            extension = self.extensions[step.extension_id]
+            stage = "pre" if step.stage == "PRE_CONVERSION" else "post"
+            if extension.manifest is not None and extension.stage != stage:
+                out.append(f"{step.where}: {extension.name} is a {extension.stage}-conversion extension "
+                           f"(its extension.json) applied at {stage}-conversion")
+            if step.item_type:
+                out.append(f"{step.where}.itemType: {step.item_type!r} is not applied locally (item types "
+                           "come from the source's crawler): the step runs on every document")
+        return out
 
     @property
     def steps(self) -> tuple[SourceStep, ...]:

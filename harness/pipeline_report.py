@@ -30,9 +30,8 @@ _STAGES = {"PRE_CONVERSION": "pre", "POST_CONVERSION": "post"}
 
 
 def _cut(text: str, width: int) -> str:
-    """``text`` on one line (its leading indent kept), at most ``width`` characters."""
-    indent = text[: len(text) - len(text.lstrip(" "))]
-    text = indent + " ".join(text.split())
+    """``text`` on one line, at most ``width`` characters."""
+    text = " ".join(text.splitlines()).replace("\t", " ")
     return text if len(text) <= width else text[: width - 3] + "..."
 
 
@@ -84,12 +83,15 @@ def _explain(step: StepResult, console: Console) -> None:
         console.print(Text(f"       condition: {_cut(step.condition or '', WIDTH - 18)} (not evaluated)", style="dim"))
         return
     console.print(Text(f"       condition: {_cut(step.condition or '', WIDTH - 18)}", style="dim"))
-    for depth, text, value in step.explanation:
-        indent = "  " * depth
+    for line in step.explanation:
+        indent = "  " * line.depth
+        read = ""
+        if line.read is not None:
+            read = f"   {line.read[0]}: {_values(line.read[1])}" if line.read[1] else f"   {line.read[0]}: absent"
         console.print(Text.assemble(
             "         ",
-            (f"{'true' if value else 'false':<6}", "green" if value else "red"),
-            indent + _cut(text, WIDTH - 15 - len(indent)),
+            (f"{'true' if line.value else 'false':<6}", "green" if line.value else "red"),
+            _cut(indent + line.text + read, WIDTH - 15),
         ))
 
 

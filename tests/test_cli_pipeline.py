@@ -76,9 +76,9 @@ def test_explain_shows_each_sub_expression(capsys: pytest.CaptureFixture[str]) -
     start = lines.index("condition: %[revision] AND NOT %[doctype] == 'form'")
     assert lines[start + 1:start + 5] == [
         "false %[revision] AND NOT %[doctype] == 'form'",
-        "true    %[revision]",
+        "true    %[revision]   revision: ['1.0']",
         "false   NOT %[doctype] == 'form'",
-        "true      %[doctype] == 'form'",
+        "true      %[doctype] == 'form'   doctype: ['form']",
     ]
 
 

@@ -133,7 +133,7 @@ def test_none_is_always_true() -> None:
 
 def test_explain_lists_every_sub_expression_with_its_value() -> None:
     condition = parse_condition("%[filetype] == 'pdf' AND NOT (%[meta3] OR %[tags] == 'red')")
-    assert condition.explain(ITEM) == [
+    assert [(e.depth, e.text, e.value) for e in condition.explain(ITEM)] == [
         (0, "%[filetype] == 'pdf' AND NOT (%[meta3] OR %[tags] == 'red')", False),
         (1, "%[filetype] == 'pdf'", True),
         (1, "NOT (%[meta3] OR %[tags] == 'red')", False),
@@ -141,6 +141,11 @@ def test_explain_lists_every_sub_expression_with_its_value() -> None:
         (3, "%[meta3]", False),
         (3, "%[tags] == 'red'", True),
     ]
+
+
+def test_explain_says_what_each_test_read() -> None:
+    explained = parse_condition("%[tags] == 'blue' OR NOT %[draft]").explain(ITEM)
+    assert [e.read for e in explained] == [None, ("tags", ["red", "green"]), None, ("draft", [])]
 
 
 def test_names_read_by_a_condition() -> None:

@@ -214,3 +214,15 @@ def test_the_source_api_model_and_the_two_lists_alone_read_the_same() -> None:
     assert parse_source(model).name == "Intranet"
     step = parse_source({"preConversionExtensions": [{"extensionId": "a"}]}).steps[0]
     assert step.action_on_error == "SKIP_EXTENSION" and step.condition.evaluate({})
+
+
+def test_item_type_and_stage_mismatches_are_warned(make_extension: Any, tmp_path: Path) -> None:
+    make_extension(TAG, name="late", manifest={"id": "org-late", "stage": "post"})
+    source = {"preConversionExtensions": [{**entry("org-late", name="k", value="v"), "itemType": "Page"}]}
+    pipe = Pipeline(source, extensions=tmp_path, vault={})
+    assert pipe.warnings == [
+        "$.preConversionExtensions[0]: late is a post-conversion extension (its extension.json) applied at pre-conversion",
+        "$.preConversionExtensions[0].itemType: 'Page' is not applied locally (item types come from the source's "
+        "crawler): the step runs on every document",
+    ]
+    assert pipe.run(DOC).metadata("k") == ["v"]

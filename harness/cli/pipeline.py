@@ -8,7 +8,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from harness.cli._common import EXIT_FAILED, EXIT_LEAK, EXIT_OK, emit, timeout
+from harness.cli._common import EXIT_FAILED, EXIT_LEAK, EXIT_OK, emit, note, timeout
 from harness.document import DocumentData
 from harness.document_format import load_document, parse_document
 from harness.errors import HarnessError
@@ -53,6 +53,8 @@ def add_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[ty
 def _pipeline(args: argparse.Namespace) -> int:
     vault = load_vault(env_file=args.env_file, vault_file=args.vault_file)
     pipeline = Pipeline(args.source, extensions=args.extensions, vault=vault, timeout=args.timeout)
+    for warning in pipeline.warnings:
+        note(f"{args.source}: {warning}")
     if args.documents:
         loaded = _batch(Path(args.documents))
     else:
