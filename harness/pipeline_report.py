@@ -122,7 +122,7 @@ def render_pipeline_summary(results: Sequence[PipelineResult], console: Console)
     counts = Counter(r.status for r in results)
     errors = sum(1 for r in results for s in r.steps if s.errored)
     leaks = sum(len(r.leaks) for r in results)
-    parts = [f"{n} {status}" for status, n in sorted(counts.items())]
+    parts = [f"{n} {status}" for status, n in sorted(counts.items(), key=lambda item: item[0] != "SUCCESS")]
     line = f"{len(results)} documents: {', '.join(parts)}; {errors} step error(s); {leaks} leak(s)"
     console.print(Text(_cut(line, WIDTH), style="bold"))
 

@@ -10,6 +10,7 @@ path) and parses every condition up front, so that a typo fails before the first
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -56,6 +57,9 @@ class SourceModel:
         return list(dict.fromkeys(step.extension_id for step in self.steps))
 
 
+_Fail = Callable[[tuple[str | int, ...], str], HarnessError]
+
+
 def load_source(path: str | os.PathLike[str]) -> SourceModel:
     """Read and validate a source file."""
     file = Path(path)
@@ -85,7 +89,7 @@ def parse_source(data: Any, origin: str = "<source>") -> SourceModel:
     return SourceModel(tuple(steps), name if isinstance(name, str) else "", origin)
 
 
-def _step(entry: Any, stage: str, at: tuple[str | int, ...], fail: Any) -> SourceStep:
+def _step(entry: Any, stage: str, at: tuple[str | int, ...], fail: _Fail) -> SourceStep:
     if not isinstance(entry, dict):
         raise fail(at, "expected an object {extensionId, actionOnError, condition, parameters, ...}")
     extension_id = entry.get("extensionId")
