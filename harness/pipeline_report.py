@@ -6,6 +6,7 @@ line fits 80 columns: long names, values and reasons are cut with an ellipsis.
 
 from __future__ import annotations
 
+import textwrap
 from collections import Counter
 from collections.abc import Sequence
 from typing import Any
@@ -65,7 +66,11 @@ def render_pipeline(result: PipelineResult, console: Console, *, explain: bool =
     console.print(Text.assemble((source, "bold"), ": ",
                                 (result.status, _STATUS_STYLES.get(result.status, "bold"))))
     if result.reason:
-        console.print(Text("  " + _cut(result.reason, WIDTH - 2), style="yellow"))
+        lines = textwrap.wrap(" ".join(result.reason.split()), WIDTH - 2) or [""]
+        if len(lines) > 3:
+            lines = lines[:2] + [_cut(" ".join(lines[2:]), WIDTH - 2)]
+        for line in lines:
+            console.print(Text("  " + line, style="yellow"))
     console.print(Text(f"  {'#':>2} {'stage':<6}{'extension':<24}{'if':<7}{'status':<16}changes", style="dim"))
     for index, step in enumerate(result.steps, 1):
         console.print(_step_line(index, step))
