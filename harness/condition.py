@@ -270,8 +270,6 @@ def _text(value: Any) -> str:
     """A metadata value as a condition compares it: JSON ``true``/``false``, numbers as written."""
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
     return str(value) if not isinstance(value, (dict, list)) else "\0"  # a v2 dict never equals text
 
 

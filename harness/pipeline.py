@@ -75,8 +75,9 @@ class StepResult:
         """The run ended EXECUTION_ERROR or TIMEOUT (whatever its actionOnError made of it)."""
         return self.status in ERROR_STATUSES
 
-    def to_json(self) -> dict[str, Any]:
-        return {
+    def to_json(self, explain: bool = False) -> dict[str, Any]:
+        """The step as ``ipe pipeline --json`` shows it; ``explain`` adds each sub-expression's value."""
+        out: dict[str, Any] = {
             "extension": self.extension,
             "extensionId": self.extension_id,
             "stage": self.stage,
@@ -89,6 +90,13 @@ class StepResult:
             "reason": self.reason,
             "leaks": [leak.to_json() for leak in (self.result.leaks if self.result else [])],
         }
+        if explain:
+            out["explanation"] = [
+                {"depth": e.depth, "expression": e.text, "value": e.value,
+                 **({"metadata": e.read[0], "values": e.read[1]} if e.read is not None else {})}
+                for e in self.explanation
+            ]
+        return out
 
 
 @dataclass(frozen=True)
@@ -142,12 +150,13 @@ class PipelineResult:
                 out.append((name, old, new))
         return out
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self, explain: bool = False) -> dict[str, Any]:
+        """The document as ``ipe pipeline --json`` shows it (``explain``: with each condition explained)."""
         return {
             "source": self.source,
             "result": {"status": self.status, "reason": self.reason},
             "document": document_json(self.document),
-            "steps": [step.to_json() for step in self.steps],
+            "steps": [step.to_json(explain) for step in self.steps],
             "leaks": [leak.to_json() for leak in self.leaks],
         }
 
@@ -178,6 +187,8 @@ def resolve_extensions(source: SourceModel, root: str | os.PathLike[str] = "exte
     """Each ``extensionId`` of ``source`` -> its local extension: the folder under ``root`` whose
     ``extension.json`` has that ``id``, else the one with that name (manifest name or folder name).
     An id that matches nothing is a :class:`HarnessError` listing what was found."""
+    if not Path(root).is_dir():
+        raise HarnessError(f"{root}: no such extensions folder (give the folder of extension folders with --extensions)")
     found: list[Extension] = []
     broken: list[str] = []
     for folder in find_extensions(root):

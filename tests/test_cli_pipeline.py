@@ -143,3 +143,28 @@ def test_a_leak_exits_3(capsys: pytest.CaptureFixture[str], make_extension: Any,
     assert code == 3
     assert "leak: api_token" in out
     assert "fake-token-abcdef123456" not in out
+
+
+def test_explain_in_json(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = ipe(capsys, "--json", "--explain", "-d", FORM)
+    assert code == 0
+    explanation = json.loads(out)["steps"][1]["explanation"]
+    assert explanation[1] == {"depth": 1, "expression": "%[revision]", "value": True,
+                              "metadata": "revision", "values": ["1.0"]}
+    assert explanation[0] == {"depth": 0, "expression": "%[revision] AND NOT %[doctype] == 'form'", "value": False}
+
+
+@pytest.mark.parametrize(("name", "content", "message"), [
+    ("batch.jsonl", '{"uri": "https://x.example/a"}\n{oops\n', "batch.jsonl:2: malformed JSON at column 2"),
+    ("batch.jsonl", '["not a document"]\n', "batch.jsonl:1: $: expected a document object"),
+    ("batch.txt", "x", "--documents takes a folder of *.json or a .jsonl file"),
+])
+def test_bad_documents_exit_2(capsys: pytest.CaptureFixture[str], tmp_path: Path, name: str, content: str,
+                              message: str) -> None:
+    code, _, err = ipe(capsys, "--documents", write(tmp_path / name, content))
+    assert code == 2 and message in err
+
+
+def test_a_missing_extensions_folder_exits_2(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    code = main(["pipeline", str(SOURCE), "--extensions", str(tmp_path / "nowhere")])
+    assert code == 2 and "no such extensions folder" in capsys.readouterr().err

@@ -69,7 +69,7 @@ def _pipeline(args: argparse.Namespace) -> int:
             render_pipeline(result, console, explain=args.explain)
             console.print()
     if args.json:
-        payload = [r.to_json() for r in results]
+        payload = [r.to_json(args.explain) for r in results]
         emit(payload[0] if len(payload) == 1 else payload)
     elif len(results) > 1:
         render_pipeline_summary(results, console)
