@@ -30,7 +30,7 @@ from typing import Any
 from harness.condition import Explained, metadata_lookup
 from harness.document import DocumentData
 from harness.document_format import load_document, parse_document
-from harness.errors import HarnessError
+from harness.errors import HarnessError, load_json_file
 from harness.extension import Extension, find_extensions, load_extension
 from harness.leaks import Leak
 from harness.result import ExtensionResult
@@ -277,7 +277,7 @@ class Pipeline:
         for step in self.source.steps:
             extension = self.extensions[step.extension_id]
             stage = "pre" if step.stage == "PRE_CONVERSION" else "post"
-            if extension.manifest is not None and extension.stage != stage:
+            if _declares_stage(extension) and extension.stage != stage:
                 out.append(f"{step.where}: {extension.name} is a {extension.stage}-conversion extension "
                            f"(its extension.json) applied at {stage}-conversion")
             if step.item_type:
@@ -341,6 +341,14 @@ class Pipeline:
         """Each document in turn; all are read (and validated) before the first runs."""
         loaded = [_read(d) for d in documents]
         return [self.run(data, name) for data, name in loaded]
+
+
+def _declares_stage(extension: Extension) -> bool:
+    """Whether the extension's manifest says its stage (``pre`` is only a default otherwise)."""
+    if extension.manifest is None:
+        return False
+    data = load_json_file(extension.manifest, "manifest")
+    return isinstance(data, dict) and "stage" in data
 
 
 def _read(document: str | os.PathLike[str] | Mapping[str, Any] | DocumentData) -> tuple[DocumentData, str]:

@@ -226,3 +226,9 @@ def test_item_type_and_stage_mismatches_are_warned(make_extension: Any, tmp_path
         "crawler): the step runs on every document",
     ]
     assert pipe.run(DOC).metadata("k") == ["v"]
+
+
+def test_no_stage_warning_when_the_manifest_does_not_say_its_stage(make_extension: Any, tmp_path: Path) -> None:
+    make_extension(TAG, name="plain", manifest={"id": "org-plain"})
+    pipe = Pipeline({"postConversionExtensions": [entry("org-plain", name="k", value="v")]}, extensions=tmp_path, vault={})
+    assert pipe.warnings == []
