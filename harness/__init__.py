@@ -7,6 +7,7 @@ The public surface is small on purpose:
   ``.to_json()``);
 * :class:`Redactor` masks every alias of every vault value; :class:`Leak` is one place a value
   got out (``result.leaks``); :func:`check_extension` is ``ipe check`` in Python;
+* :class:`Pipeline` runs a source's extensions in order (conditions, actionOnError);
 * :func:`load_vault` reads the local vault; :class:`HarnessError` is every input problem.
 """
 
@@ -16,6 +17,7 @@ from harness.document_format import load_document, parse_document
 from harness.errors import HarnessError
 from harness.extension import Extension, load_extension
 from harness.leaks import Leak
+from harness.pipeline import Pipeline, PipelineResult, StepResult
 from harness.redaction import Redactor
 from harness.result import ExtensionResult, LogEntry
 from harness.runner import Runner, run_extension
@@ -30,7 +32,10 @@ __all__ = [
     "Leak",
     "LocalVault",
     "LogEntry",
+    "Pipeline",
+    "PipelineResult",
     "Redactor",
+    "StepResult",
     "Runner",
     "check_extension",
     "load_document",

@@ -3,6 +3,7 @@
 A thin adapter over the harness, as requests-mock's fixture is over its ``Mocker``:
 
 * ``ipe`` runs an extension with :class:`~harness.runner.Runner` (``ipe.run(EXT, document=...)``),
+  or a source's whole pipeline with :class:`~harness.pipeline.Pipeline` (``ipe.pipeline(SOURCE, document)``),
   with no network by accident, and keeps every result for the leak rule and golden files;
 * ``vault`` is this test's vault: a canary for every key a script reads, ``vault["key"] =
   "value"`` for a real-looking value, and nothing from the developer's ``.env`` unless
@@ -40,6 +41,7 @@ from harness.errors import HarnessError
 from harness.extension import Extension
 from harness.golden import compare_golden, golden_path, write_golden
 from harness.network import guard_sockets
+from harness.pipeline import Pipeline, PipelineResult
 from harness.result import ExtensionResult
 from harness.runner import DocumentInput, Runner, VaultInput
 from harness.vault import VaultEntry, load_vault
@@ -206,6 +208,24 @@ class IpeSession:
         self.results.append(result)
         if path is not None:
             self._documents[id(result)] = path
+        return result
+
+    def pipeline(
+        self,
+        source: str | os.PathLike[str] | Mapping[str, Any],
+        document: DocumentInput,
+        *,
+        extensions: str | os.PathLike[str] = "extensions",
+        vault: VaultInput = None,
+        timeout: float | None = None,
+    ) -> PipelineResult:
+        """Run ``document`` through a source's extensions (:class:`harness.Pipeline`: conditions,
+        actionOnError, each step's parameters) with no network by accident; every step's run counts
+        for the leak rule.  ``vault`` defaults to this test's ``vault`` fixture."""
+        pipe = Pipeline(source, extensions=extensions, vault=self.vault if vault is None else vault, timeout=timeout)
+        with guard_sockets(self.allowed_hosts, loopback=True, hint=BLOCKED_HINT):
+            result = pipe.run(document)
+        self.results += result.results
         return result
 
     def _cassette_mode(self, cassette: bool | str | None) -> str | None:
