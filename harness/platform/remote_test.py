@@ -43,10 +43,9 @@ from harness.result import ExtensionResult
 
 __all__ = ["Difference", "RemoteTest", "compare", "remote_test", "test_request"]
 
-_STREAM_KEYS = {"body_text": "BODY_TEXT", "body_html": "BODY_HTML", "$thumbnail$": "THUMBNAIL",
-                "documentdata": "DOCUMENT_DATA", "body_markdown": "BODY_MARKDOWN"}
-"""Local stream name -> the key the Test API's ``DataStreamContentModel`` documents."""
-_CANONICAL = {value.lower(): key for key, value in _STREAM_KEYS.items()} | {"thumbnail": "$thumbnail$"}
+_CANONICAL = {"body_text": "body_text", "body_html": "body_html", "body_markdown": "body_markdown",
+              "thumbnail": "$thumbnail$", "document_data": "documentdata"}
+"""The Test API's stream keys (``BODY_TEXT``, ``DOCUMENT_DATA``...), lower-cased -> the runner's names."""
 _IDENTITY = {"VIRTUALGROUP": "VIRTUAL_GROUP"}
 _DECOMPRESS: dict[str, Callable[[bytes], bytes]] = {
     "UNCOMPRESSED": lambda data: data, "ZLIB": zlib.decompress, "GZIP": gzip.decompress, "LZMA": lzma.decompress,
@@ -58,9 +57,8 @@ _COVEO_PREFIX = "Coveo::PythonScriptException:"
 def test_request(data: DocumentData, parameters: Mapping[str, str]) -> dict[str, Any]:
     """The ``ExtensionTestModel`` body for one document, with ``parameters`` as the run's."""
     streams: dict[str, dict[str, Any]] = {}
-    for stream in data.data_streams:
-        key = _STREAM_KEYS.get(stream.name.lower(), stream.name)
-        streams.setdefault(stream.origin, {})[key] = {
+    for stream in data.data_streams:  # the runner's own names (body_text, documentdata...): Coveo takes both
+        streams.setdefault(stream.origin, {})[stream.name] = {
             "inlineContent": base64.b64encode(stream.content).decode("ascii"),
             "compressionType": "UNCOMPRESSED",
         }
