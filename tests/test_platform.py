@@ -462,3 +462,15 @@ def test_pull_of_an_unknown_id_is_one_line(platform: PlatformStandIn, ipe: Any) 
     code, out, err = ipe("pull", f"{ORG}-nosuchextension")
     assert code == 2
     assert f"404 Not Found on GET /extensions/{ORG}-nosuchextension" in err and err.count("\n") == 1
+
+
+def test_remote_test_reports_skip_as_a_difference_with_a_note(
+    platform: PlatformStandIn, ipe: Any, make_extension: Callable[..., Path]
+) -> None:
+    """The Test API has no SKIPPED status: the stand-in answers SUCCESS, and the difference says why it matters."""
+    skipper = make_extension('document.skip("nothing to do")\n', name="skipper", documents={"d.json": DOCUMENT})
+    assert ipe("push", str(skipper))[0] == 0
+    code, out, err = ipe("remote-test", str(skipper))
+    assert code == 1
+    assert '  result.status: local "SKIPPED", remote "SUCCESS"' in out
+    assert "has no SKIPPED" in out

@@ -155,6 +155,14 @@ def _require_id(extension: Extension) -> str:
     return extension.id
 
 
+def _shown(path: Path) -> str:
+    """A path as the user would type it: relative to the current folder when inside it."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
 # -- push --------------------------------------------------------------------------------------
 
 def _push(args: argparse.Namespace) -> int:
@@ -184,7 +192,7 @@ def _push(args: argparse.Namespace) -> int:
             if answer is not None:
                 manifest = write_id(extension, answer["id"])
                 print(f"created extension {extension.name!r} ({answer['id']}) in organization "
-                      f"{client.settings.organization_id}; its id is now in {manifest}")
+                      f"{client.settings.organization_id}; its id is now in {_shown(manifest)}")
     if answer is None:
         note("dry run: nothing was sent")
     return EXIT_OK
@@ -218,7 +226,7 @@ def _pull(args: argparse.Namespace) -> int:
     model.setdefault("id", args.extension_id)
     folder = Path(args.folder) if args.folder else default_folder(model)
     for path in write_pulled(model, folder, force=args.force):
-        print(f"wrote {path}")
+        print(f"wrote {_shown(path)}")
     print(f"\nnext: ipe run {folder} --document FILE   then   ipe check {folder}")
     return EXIT_OK
 

@@ -133,6 +133,10 @@ def compare(data: DocumentData, local: Mapping[str, Any], remote: Mapping[str, A
     local_status, remote_status = _status(local), _status(remote)
     if local_status != remote_status:
         differences.append(Difference("result.status", local_status, remote_status))
+        if local_status == "SKIPPED":
+            notes.append("the Test API's status enum has no SKIPPED (SUCCESS, REJECTED, EXECUTION_ERROR, TIMEOUT, "
+                         "DISABLED): how Coveo reports document.skip() is not documented, so this answer is worth "
+                         "a report")
     if "TIMEOUT" not in (local_status, remote_status) and (local_status != "SUCCESS" or remote_status != "SUCCESS"):
         local_reason, remote_reason = _reason(local), _reason(remote)
         if local_reason != remote_reason:
