@@ -474,3 +474,33 @@ def test_remote_test_reports_skip_as_a_difference_with_a_note(
     assert code == 1
     assert '  result.status: local "SKIPPED", remote "SUCCESS"' in out
     assert "has no SKIPPED" in out
+
+
+def test_an_unreachable_platform_is_one_line(
+    platform: PlatformStandIn, ipe: Any, extension: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import socket
+
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    monkeypatch.setenv("COVEO_PLATFORM_URL", f"http://127.0.0.1:{port}")
+    code, out, err = ipe("push", str(extension))
+    assert code == 2
+    assert err == f"ipe: error: cannot reach 127.0.0.1:{port} (ConnectionError): check COVEO_PLATFORM_URL, --region and your network\n"
+
+
+def test_remote_test_compares_the_error_line_and_message(
+    platform: PlatformStandIn, ipe: Any, make_extension: Callable[..., Path]
+) -> None:
+    broken = make_extension('x = 1\ndocment.add_meta_data({"a": "b"})\n', name="broken", documents={"d.json": DOCUMENT})
+    assert ipe("push", str(broken))[0] == 0
+
+    def tamper(report: dict[str, Any]) -> None:
+        report["result"]["reason"] = report["result"]["reason"].replace("line 2", "line 3")
+
+    platform.tamper = tamper
+    code, out, err = ipe("remote-test", str(broken))
+    assert code == 1
+    assert ("  result.reason: local \"line 2: NameError: name 'docment' is not defined\", "
+            "remote \"line 3: NameError: name 'docment' is not defined\"") in out

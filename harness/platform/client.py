@@ -135,7 +135,7 @@ class PlatformClient:
             "User-Agent": f"ipe-harness/{harness.__version__}",
         })
         retry = _Retry(
-            total=retries, connect=retries, read=0, status=retries, other=0,
+            total=retries, connect=2, read=0, status=retries, other=0,
             allowed_methods=None, status_forcelist=(429, 500, 502, 503, 504),
             backoff_factor=backoff_factor, respect_retry_after_header=True, raise_on_status=False,
         )

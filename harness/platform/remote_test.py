@@ -6,7 +6,7 @@ harness bug or an undocumented platform behaviour, and both are worth a report.
 What is compared, in the Test API response shape both sides share:
 
 * ``result.status``;
-* ``result.reason`` when a side did not succeed: for a traceback, the script line of the
+* ``result.reason`` when both ended with the same status other than SUCCESS: for a traceback, the script line of the
   innermost frame and the final ``Type: message`` line (Coveo names the script
   ``<org>--<extension>`` and prefixes ``Coveo::PythonScriptException:``, the harness says
   ``extension.py``: file names are not compared); a TIMEOUT's wording is not compared;
@@ -137,7 +137,7 @@ def compare(data: DocumentData, local: Mapping[str, Any], remote: Mapping[str, A
             notes.append("the Test API's status enum has no SKIPPED (SUCCESS, REJECTED, EXECUTION_ERROR, TIMEOUT, "
                          "DISABLED): how Coveo reports document.skip() is not documented, so this answer is worth "
                          "a report")
-    if "TIMEOUT" not in (local_status, remote_status) and (local_status != "SUCCESS" or remote_status != "SUCCESS"):
+    if local_status == remote_status and local_status not in ("SUCCESS", "TIMEOUT"):  # else the status says it
         local_reason, remote_reason = _reason(local), _reason(remote)
         if local_reason != remote_reason:
             differences.append(Difference("result.reason", local_reason, remote_reason))
