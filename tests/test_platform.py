@@ -504,3 +504,11 @@ def test_remote_test_compares_the_error_line_and_message(
     assert code == 1
     assert ("  result.reason: local \"line 2: NameError: name 'docment' is not defined\", "
             "remote \"line 3: NameError: name 'docment' is not defined\"") in out
+
+
+def test_remote_test_goes_on_without_the_view_privilege(platform: PlatformStandIn, ipe: Any, extension: Path) -> None:
+    extension_id = deployed(ipe, extension)
+    platform.fail("GET", f"/extensions/{extension_id}", 403)
+    code, out, err = ipe("remote-test", str(extension))
+    assert code == 0, err
+    assert "cannot read the deployed script" in err and "agree (SUCCESS)" in out

@@ -273,7 +273,14 @@ def _remote_test(args: argparse.Namespace) -> int:
     api = ExtensionsAPI(client)
     tests = []
     with _verbose(client, args.verbose):
-        deployed = api.get(extension_id)
+        try:
+            deployed = api.get(extension_id)
+        except PlatformError as exc:
+            if exc.status != 403:
+                raise
+            note("note: cannot read the deployed script to compare it with the local one (the API key lacks "
+                 "'Extensions - View'); testing anyway")
+            deployed = None
         if deployed is not None and deployed.get("content") != extension.source:
             note(f"warning: the script deployed as {extension_id} differs from {extension.script}: the results "
                  f"compare two scripts; run `ipe push {extension.folder}` first")
