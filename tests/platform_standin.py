@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from harness.runner import Runner
+from harness.runner import Runner, read_document
 
 _LANGUAGES = ("PYTHON3",)
 _STREAMS = ("BODY_TEXT", "BODY_HTML", "THUMBNAIL", "DOCUMENT_DATA", "BODY_MARKDOWN")
@@ -179,8 +179,9 @@ class PlatformStandIn:
             manifest = {key: model[key] for key in ("name", "id", "apiVersion", "requiredDataStreams", "useVault")}
             (Path(folder) / "extension.json").write_text(json.dumps(manifest), encoding="utf-8")
             started = time.perf_counter()
-            result = Runner(folder, vault=vault).run({"document": request.get("document", {}),
-                                                      "parameters": request.get("parameters", {})})
+            data, source = read_document({"document": request.get("document", {}),
+                                          "parameters": request.get("parameters", {})})
+            result = Runner(folder, vault=vault).run(data, source)
             seconds = time.perf_counter() - started
         report = result.to_json()
         report.pop("harness", None)

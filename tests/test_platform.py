@@ -163,6 +163,34 @@ def test_push_retries_429_honouring_retry_after(platform: PlatformStandIn, ipe: 
     assert "-> 201 (after 1 retry)" in err  # --verbose: the request line, never the key
 
 
+@pytest.fixture
+def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """The waits urllib3's Retry asks for, recorded instead of slept."""
+    import urllib3.util.retry
+
+    waited: list[float] = []
+    monkeypatch.setattr(urllib3.util.retry.time, "sleep", waited.append)
+    return waited
+
+
+def test_retry_after_is_honoured_and_capped(platform: PlatformStandIn, ipe: Any, extension: Path, sleeps: list[float]) -> None:
+    platform.fail("POST", "/extensions", 429, headers={"Retry-After": "7"})
+    platform.fail("POST", "/extensions", 503, headers={"Retry-After": "86400"})
+    code, out, err = ipe("push", str(extension))
+    assert code == 0, err
+    assert sleeps == [7.0, 120.0]  # what the platform asked for, a day capped at two minutes
+    assert len(platform.calls("POST", "/extensions")) == 3
+
+
+def test_429_after_every_retry_is_one_line(platform: PlatformStandIn, ipe: Any, extension: Path, sleeps: list[float]) -> None:
+    platform.fail("POST", "/extensions", 429, times=100)
+    code, out, err = ipe("push", str(extension))
+    assert code == 2
+    assert len(platform.calls("POST", "/extensions")) == 6  # the first try and five retries
+    assert err == "ipe: error: 429 Too Many Requests on POST /extensions (after 5 retries): wait a minute and try again\n"
+    assert sleeps == [1.0, 2.0, 4.0, 8.0]  # backoff 0.5 s x 2^n: none before the first retry
+
+
 def test_put_is_retried_on_5xx(platform: PlatformStandIn, ipe: Any, extension: Path) -> None:
     assert ipe("push", str(extension))[0] == 0
     extension_id = manifest(extension)["id"]
