@@ -424,12 +424,14 @@ def test_remote_test_masks_what_the_remote_leaks(
 
     def tamper(report: dict[str, Any]) -> None:
         report["logs"].append({"comment": f"token={SECRET}", "severity": "NORMAL"})
+        report["logs"].append({"comment": f"key={API_KEY}", "severity": "NORMAL"})
 
     platform.tamper = tamper
     for args in ((), ("--json",)):
         code, out, err = ipe("remote-test", str(extension), *args)
         assert code == 1
         assert "token=[REDACTED:pim_token]" in out  # the teardown checks the value itself is nowhere
+        assert "key=********" in out
 
 
 def test_remote_test_warns_when_the_deployed_script_differs(platform: PlatformStandIn, ipe: Any, extension: Path) -> None:

@@ -14,6 +14,7 @@ anyway).
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -22,7 +23,7 @@ from pathlib import Path
 from rich.console import Console
 
 from harness.check import check_extension
-from harness.cli._common import EXIT_FAILED, EXIT_LEAK, EXIT_OK, emit, note, param, timeout
+from harness.cli._common import EXIT_FAILED, EXIT_LEAK, EXIT_OK, note, param, timeout
 from harness.errors import HarnessError
 from harness.extension import Extension, load_extension
 from harness.platform.client import LOGGER, PlatformClient, PlatformError
@@ -292,21 +293,21 @@ def _remote_test(args: argparse.Namespace) -> int:
             tests.append(remote_test(source, data, local, remote, redactor))
     if args.json:
         payload = [t.to_json() for t in tests]
-        emit(payload[0] if len(payload) == 1 else payload)
+        print(client.scrub(json.dumps(payload[0] if len(payload) == 1 else payload, indent=2, ensure_ascii=False)))
     else:
+        lines = []
         for test in tests:
             local_status = test.local["result"]["status"]
             remote_status = str(test.remote.get("result", {}).get("status", "?"))
             if test.agree:
-                print(f"{test.source}: agree ({local_status})")
+                lines.append(f"{test.source}: agree ({local_status})")
             else:
                 count = len(test.differences)
-                print(f"{test.source}: {count} difference{'s' if count != 1 else ''} "
-                      f"(local {local_status}, Coveo {remote_status})")
-                for difference in test.differences:
-                    print(f"  {difference}")
-            for line in test.notes:
-                print(f"  note: {line}")
+                lines.append(f"{test.source}: {count} difference{'s' if count != 1 else ''} "
+                             f"(local {local_status}, Coveo {remote_status})")
+                lines += [f"  {difference}" for difference in test.differences]
+            lines += [f"  note: {line}" for line in test.notes]
+        print(client.scrub("\n".join(lines)))  # the API key too, should Coveo's answer ever hold it
         differing = sum(1 for t in tests if not t.agree)
         if differing:
             note(f"{differing} of {len(tests)} document(s) differ: if the harness is wrong, report it with "
