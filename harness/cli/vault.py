@@ -23,7 +23,7 @@ __all__ = ["add_parser"]
 def add_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     vault = commands.add_parser(
         "vault",
-        help="list the vault entries extensions or a snapshot lack; print POST /vaultentries bodies",
+        help="list the vault entries extensions or a snapshot lack; print POST /vaultentries bodies, or push them",
         description="Check the local vault against what extensions read (found by reading their "
         "scripts, never running them) or what a snapshot's {{ VAULT.key }} placeholders need.",
     )

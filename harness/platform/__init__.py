@@ -8,6 +8,8 @@ after that, without leaving the tool.  It is layered like the rest of the harnes
   never a secret in a message);
 * :mod:`~harness.platform.extensions` and :mod:`~harness.platform.vault_entries`: the Extension
   and Vault API calls, in the shapes of Coveo's OpenAPI documents;
+* :mod:`~harness.platform.folder`: the local extension folder as push (the new id) and pull
+  (a new folder) change it;
 * :mod:`~harness.platform.remote_test`: the same document run locally and by Coveo's Test API,
   compared field by field.
 
