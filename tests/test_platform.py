@@ -542,3 +542,69 @@ def test_remote_test_goes_on_without_the_view_privilege(platform: PlatformStandI
     code, out, err = ipe("remote-test", str(extension))
     assert code == 0, err
     assert "cannot read the deployed script" in err and "agree (SUCCESS)" in out
+
+
+REWRITES = """
+html = document.DataStream("body_html")
+html.write("<p>rewritten</p>")
+document.add_data_stream(html)
+document.add_allowed("alice@example.com", "user", "Email Security Provider")
+"""
+
+
+@pytest.fixture
+def rewriter(make_extension: Callable[..., Path], ipe: Any) -> Path:
+    folder = make_extension(REWRITES, name="rewriter", documents={"d.json": DOCUMENT})
+    assert ipe("push", str(folder))[0] == 0
+    return folder
+
+
+def _added_stream(report: dict[str, Any]) -> dict[str, Any]:
+    (entry,) = [e for e in report["document"]["dataStreams"] if "body_html" in e["values"]]
+    body: dict[str, Any] = entry["values"]["body_html"]
+    return body
+
+
+def test_remote_test_compares_streams_and_permissions(platform: PlatformStandIn, ipe: Any, rewriter: Path) -> None:
+    assert ipe("remote-test", str(rewriter))[0] == 0
+
+    def tamper(report: dict[str, Any]) -> None:
+        import base64
+
+        _added_stream(report)["inlineContent"] = base64.b64encode(b"<p>other</p>").decode()
+        report["document"]["permissions"][0]["permissionSets"][0]["permissions"][0]["identity"] = "bob@example.com"
+
+    platform.tamper = tamper
+    code, out, err = ipe("remote-test", str(rewriter), "--json")
+    assert code == 1
+    differences = {d["field"]: d for d in json.loads(out)["differences"]}
+    assert set(differences) == {"dataStreams.body_html", "document.permissions"}
+    assert differences["dataStreams.body_html"]["local"] == "<p>rewritten</p>"
+    assert differences["dataStreams.body_html"]["remote"] == "<p>other</p>"
+    assert differences["document.permissions"]["remote"][0]["permissionSets"][0]["permissions"][0]["identity"] == "bob@example.com"
+
+
+def test_remote_test_tolerates_harmless_differences(platform: PlatformStandIn, ipe: Any, rewriter: Path) -> None:
+    """Identity types in another case, a compressed stream, a stream given by id, metadata origins."""
+
+    def tamper(report: dict[str, Any]) -> None:
+        import base64
+        import zlib
+
+        for level in report["document"]["permissions"]:
+            for pset in level["permissionSets"]:
+                for perm in pset["permissions"]:
+                    perm["identityType"] = perm["identityType"].lower()
+        stream = _added_stream(report)
+        content = base64.b64decode(stream["inlineContent"])
+        stream.update(inlineContent=base64.b64encode(zlib.compress(content)).decode(), compressionType="ZLIB")
+        report["document"]["dataStreams"].append({"origin": "uploaded", "values": {"DOCUMENT_DATA": {
+            "id": "47ce8655-3d0e-43d8-a997-f85fc5ab9e95", "compressionType": "UNCOMPRESSED"}}})
+        for entry in report["document"]["metadata"]:
+            entry["origin"] = entry["origin"].upper()
+
+    platform.tamper = tamper
+    code, out, err = ipe("remote-test", str(rewriter))
+    assert code == 0, out
+    assert "agree (SUCCESS)" in out
+    assert "note: remote data stream 'documentdata' is given by id, not inline: not compared" in out
