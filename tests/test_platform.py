@@ -608,3 +608,20 @@ def test_remote_test_tolerates_harmless_differences(platform: PlatformStandIn, i
     assert code == 0, out
     assert "agree (SUCCESS)" in out
     assert "note: remote data stream 'documentdata' is given by id, not inline: not compared" in out
+
+
+def test_push_refuses_a_script_holding_a_vault_value(
+    platform: PlatformStandIn, ipe: Any, make_extension: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pasted = "fake-pasted-secret-3b9f01"
+    monkeypatch.setenv("VAULT_crm_key", pasted)
+    folder = make_extension(f'x = 1\ntoken = "{pasted}"\n', name="pasted", documents={"d.json": DOCUMENT})
+    code, out, err = ipe("push", str(folder))
+    assert code == 3
+    assert "extension.py:2 holds the value of vault key 'crm_key' literally" in err
+    assert platform.requests == []
+    assert pasted not in out + err
+
+    code, out, err = ipe("push", str(folder), "--force")
+    assert code == 0, err
+    assert "warning: extension.py:2 holds" in err and "created extension 'pasted'" in out

@@ -27,7 +27,7 @@ from harness.cli._common import EXIT_FAILED, EXIT_LEAK, EXIT_OK, note, param, ti
 from harness.errors import HarnessError
 from harness.extension import Extension, load_extension
 from harness.platform.client import LOGGER, PlatformClient, PlatformError
-from harness.platform.extensions import ExtensionsAPI, edit_model
+from harness.platform.extensions import ExtensionsAPI, edit_model, literal_secrets
 from harness.platform.folder import default_folder, write_id, write_pulled
 from harness.platform.remote_test import remote_test, test_request
 from harness.platform.settings import REGIONS, load_settings
@@ -173,7 +173,7 @@ def _push(args: argparse.Namespace) -> int:
     if extension.syntax_error is not None and not args.force:
         error = extension.syntax_error
         raise HarnessError(f"{extension.script}:{error.lineno}: syntax error: {error.msg}; fix it, or --force to push anyway")
-    if not _leak_check(extension, force=args.force):
+    if not _leak_check(extension, force=args.force) or not _no_literal_secret(extension, vault, force=args.force):
         return EXIT_LEAK
     model = edit_model(extension)
     api = ExtensionsAPI(client)
@@ -215,6 +215,18 @@ def _leak_check(extension: Extension, *, force: bool) -> bool:
     note(f"refusing to push {extension.name}: the leak check found {findings} finding(s) (above); "
          "fix them, or give --force")
     return False
+
+
+def _no_literal_secret(extension: Extension, vault: LocalVault, *, force: bool) -> bool:
+    """False when the script holds a local vault value literally and ``force`` is not given."""
+    found = literal_secrets(extension, vault)
+    for key, line in found:
+        note(f"{'warning' if force else 'error'}: {extension.script.name}:{line} holds the value of vault key "
+             f"{key!r} literally: once pushed, anyone who can view extensions reads it; use vault_parameters")
+    if found and not force:
+        note(f"refusing to push {extension.name} (--force to push anyway)")
+        return False
+    return True
 
 
 # -- pull --------------------------------------------------------------------------------------

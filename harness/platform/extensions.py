@@ -19,8 +19,10 @@ from typing import Any
 
 from harness.extension import Extension
 from harness.platform.client import PlatformClient, PlatformError, segment
+from harness.redaction import Redactor
+from harness.vault import LocalVault
 
-__all__ = ["ExtensionsAPI", "edit_model"]
+__all__ = ["ExtensionsAPI", "edit_model", "literal_secrets"]
 
 _VIEW, _EDIT, _CREATE = "Extensions - View", "Extensions - Edit", "Extensions - Create"
 
@@ -36,6 +38,17 @@ def edit_model(extension: Extension) -> dict[str, Any]:
         "requiredDataStreams": list(extension.required_data_streams),
         "useVault": extension.use_vault,
     }
+
+
+def literal_secrets(extension: Extension, vault: LocalVault) -> list[tuple[str, int]]:
+    """``(vault key, script line)`` for every local vault value written into the script itself.
+
+    The leak check runs the script with canary values, so it cannot see a secret pasted into the
+    source; pushed, such a script shows the secret to everyone who may view extensions.
+    """
+    redactor = Redactor(vault.secrets())
+    found = redactor.find(extension.source) if redactor else []
+    return sorted({(match.key, extension.source.count("\n", 0, match.start) + 1) for match in found})
 
 
 class ExtensionsAPI:
