@@ -191,7 +191,12 @@ def _push(args: argparse.Namespace) -> int:
         else:
             answer = api.create(model)
             if answer is not None:
-                manifest = write_id(extension, answer["id"])
+                try:
+                    manifest = write_id(extension, answer["id"])
+                except OSError as exc:
+                    raise HarnessError(f"created extension {answer['id']}, but cannot write its id into "
+                                       f"{extension.folder / 'extension.json'} ({exc.strerror}): add "
+                                       f"\"id\": \"{answer['id']}\" there by hand, or the next push creates another") from None
                 print(f"created extension {extension.name!r} ({answer['id']}) in organization "
                       f"{client.settings.organization_id}; its id is now in {_shown(manifest)}")
     if answer is None:
