@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import harness
-from harness.cli import new, pipeline, run, vault
+from harness.cli import new, pipeline, platform, run, vault
 from harness.cli._common import EXIT_USAGE
 from harness.errors import HarnessError
 
@@ -32,7 +32,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"ipe-harness {harness.__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands.required = True
-    for module in (run, vault, new, pipeline):
+    for module in (run, vault, new, pipeline, platform):
         module.add_parser(commands)
     return parser
 

@@ -10,6 +10,7 @@ import argparse
 from pathlib import Path
 
 from harness.cli._common import EXIT_FAILED, EXIT_OK, emit, note
+from harness.cli.platform import add_vault_push
 from harness.errors import HarnessError
 from harness.extension import Extension, find_extensions, load_extension
 from harness.snapshot import Placeholder, load_snapshot
@@ -22,7 +23,7 @@ __all__ = ["add_parser"]
 def add_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     vault = commands.add_parser(
         "vault",
-        help="list the vault entries extensions or a snapshot lack; print POST /vaultentries bodies",
+        help="list the vault entries extensions or a snapshot lack; print POST /vaultentries bodies, or push them",
         description="Check the local vault against what extensions read (found by reading their "
         "scripts, never running them) or what a snapshot's {{ VAULT.key }} placeholders need.",
     )
@@ -63,6 +64,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[ty
         action.add_argument("--env-file", metavar="FILE", help="the .env file to read VAULT_<key> lines from")
         action.add_argument("--vault-file", metavar="FILE", help="the vault.json file of Vault API entries")
         action.set_defaults(handler=_vault_command)
+    add_vault_push(actions)  # `ipe vault push`: sends entries to Coveo (harness.cli.platform)
 
 
 def _vault_command(args: argparse.Namespace) -> int:
