@@ -11,11 +11,13 @@ from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from harness import content
 from harness.canary import CanaryVault
 from harness.document import DocumentData
 from harness.document_format import load_document, parse_document
 from harness.errors import HarnessError
 from harness.extension import Extension, load_extension
+from harness.fields import walk
 from harness.leaks import find_leaks
 from harness.redaction import Redactor
 from harness.result import ExtensionResult
@@ -159,23 +161,18 @@ def _redactor_for(secrets: Mapping[str, str]) -> Redactor:
 
 
 def _mentions_a_secret(result: ExtensionResult, redactor: Redactor) -> bool:
-    """One automaton pass over everything the result holds: most runs leak nothing, and then
-    neither the per-channel search nor the per-string redaction is needed."""
-    texts = [result.reason, result.stdout, result.stderr, result.source, *result.warnings]
-    texts += [entry.comment for entry in result.logs]
-    texts += [record.message for record in result.logging]
-    doc = result.document
-    texts.append(repr(doc.metadata))  # repr escapes like the ``repr`` alias; str() values too
-    texts.append(repr(doc.permissions))
-    texts += [f"{s.origin} {s.name}" for s in doc.data_streams]
-    for request in result.requests:
-        texts.append(request.url)
-        texts += [f"{k}: {v}" for k, v in request.headers.items()]
+    """One automaton pass over every text field the walker yields (most runs leak nothing, and
+    then neither the per-channel search nor the per-string redaction is needed), then the bytes."""
+    texts: list[str] = []
+    blobs: list[bytes] = []
+    for item in walk(result):
+        if isinstance(item.value, bytes):
+            blobs.append(item.value)
+        else:
+            texts.append(item.value)
     if redactor.find("\n".join(texts)):
         return True
-    blobs = [stream.content for stream in doc.data_streams]
-    blobs += [request.body for request in result.requests if request.body]
-    return any(redactor.find_bytes(blob) for blob in blobs)
+    return any(content.find(redactor, blob) for blob in blobs)
 
 
 def run_extension(
