@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 if TYPE_CHECKING:
     from harness.result import ExtensionResult
 
-__all__ = ["CHANNELS", "COVERAGE", "OutputField", "Step", "rebuild", "walk"]
+__all__ = ["CHANNELS", "COVERAGE", "RUNTIME_ONLY", "OutputField", "Step", "rebuild", "walk"]
 
 CHANNELS = (
     "log", "stdout", "stderr", "logging", "exception", "reason", "metadata", "data_stream",
@@ -45,6 +45,13 @@ as ``url`` (a value in a URL), ``plain_http`` (anything sent unencrypted over HT
 ``socket`` (a raw datagram or a refused DNS lookup) or ``host`` (a value sent to a host its
 entry does not allow); ``file`` is a file the harness wrote (cassettes); ``source`` is the
 harness's own naming of the run (never the script's doing)."""
+
+RUNTIME_ONLY = {
+    "document_uri": "the item's URI comes with the item; a script cannot set it",
+    "host": "which host a request goes to is known only when it is sent",
+    "source": "the harness's own naming of the run",
+}
+"""Channels the static pass (:mod:`harness.taint`) cannot have a sink for, and why."""
 
 Step = tuple[str, Any]
 """One step of a path: ``("a", attribute)``, ``("i", index)``, ``("v", dict key)`` for the value
