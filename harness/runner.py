@@ -22,6 +22,7 @@ from harness.leaks import find_leaks
 from harness.redaction import Redactor
 from harness.result import ExtensionResult
 from harness.runtime import DEFAULT_TIMEOUT, execute
+from harness.threads import run_scope
 from harness.vault import LocalVault, load_vault
 
 __all__ = ["CANARY", "DocumentInput", "Runner", "VaultInput", "read_document", "run_extension"]
@@ -133,7 +134,9 @@ class Runner:
         self._sync_vault()
         parameters = {**self.extension.parameters, **data.parameters, **self.parameters}
         vault_parameters = self.vault.parameters_for(self.extension, self._vault_values)
-        raw = execute(self.extension, data, parameters, vault_parameters, self.timeout, source, self._redactor)
+        with run_scope(self._redactor):  # the script's threads share its capture, request log and guard
+            raw = execute(self.extension, data, parameters, vault_parameters, self.timeout, source, self._redactor)
+        raw.logs, raw.logging = list(raw.logs), list(raw.logging)  # a lingering thread's late entries stay out
         redactor = self.redactor  # again: a canary vault may have minted keys during the run
         raw.warnings[:0] = [
             f"vault key {key!r} holds a value too short to mask safely: it is not redacted "
