@@ -53,6 +53,14 @@ def _is_loopback(host: str) -> bool:
         return host.lower() == "localhost"
 
 
+def _is_address(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host.split("%", 1)[0])
+    except ValueError:
+        return False
+    return True
+
+
 class _Rules:
     """What one guarded block allows: names, the addresses they resolved to, loopback."""
 
@@ -83,7 +91,8 @@ def _check(sock: socket.socket, address: Any) -> None:
 def _refuse_lookup(rules: _Rules, name: str, port: Any) -> BlockedConnection:
     """The refusal of a DNS lookup, recorded as a request: the name itself would have left the
     machine (a value hidden in ``<value>.attacker.example`` reaches the attacker's DNS server)."""
-    record(OutgoingRequest(method="LOOKUP", url=f"dns://{name}", via="dns"))
+    if not _is_address(name):  # an address literal needs no query: nothing leaves
+        record(OutgoingRequest(method="LOOKUP", url=f"dns://{name}", via="dns"))
     return rules.refuse(name, port)
 
 

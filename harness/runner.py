@@ -19,6 +19,7 @@ from harness.errors import HarnessError
 from harness.extension import Extension, load_extension
 from harness.fields import walk
 from harness.leaks import find_leaks
+from harness.params import parameter_text
 from harness.redaction import Redactor
 from harness.result import ExtensionResult
 from harness.runtime import DEFAULT_TIMEOUT, execute
@@ -95,7 +96,7 @@ class Runner:
         timeout: float | None = None,
     ) -> None:
         self.extension = load_extension(extension)
-        self.parameters = {str(k): "" if v is None else str(v) for k, v in (parameters or {}).items()}
+        self.parameters = {str(k): parameter_text(v) for k, v in (parameters or {}).items()}
         self.vault = _vault(vault, self.extension)
         self.timeout = DEFAULT_TIMEOUT if timeout is None else float(timeout)
         if not self.timeout > 0:
@@ -104,9 +105,9 @@ class Runner:
         self._sync_vault()
 
     def _sync_vault(self) -> None:
-        """Derive what runs need from the vault again when its entries changed: added (a canary
-        minted during a run) or replaced (a test vault set); once otherwise."""
-        state = id(self.vault.entries), len(self.vault.entries)
+        """Derive what runs need from the vault again when it changed (its version moved: a
+        canary minted during a run, an entry replaced, a setting set); once otherwise."""
+        state = id(self.vault), self.vault.version
         if state != self._known:
             self._known = state
             self._vault_values = self.vault.values_for(self.extension)
