@@ -56,7 +56,7 @@ def _vault(vault: VaultInput, extension: Extension) -> LocalVault:
     if vault is None:
         return load_vault()
     if vault == CANARY:
-        return CanaryVault(_static_keys(extension), base=load_vault())
+        return CanaryVault.for_extension(extension, base=load_vault())
     if isinstance(vault, LocalVault):
         return vault
     if isinstance(vault, Mapping):
@@ -66,21 +66,13 @@ def _vault(vault: VaultInput, extension: Extension) -> LocalVault:
     )
 
 
-def _static_keys(extension: Extension) -> list[str]:
-    """The vault keys the script reads, found without running it (for canaries minted up front)."""
-    if extension.code is None:
-        return []
-    from harness.vault_usage import vault_keys
-
-    return sorted(vault_keys(extension.source, str(extension.script)).keys)
-
-
 class Runner:
     """Runs one extension on documents, with one vault, parameters and time limit.
 
     ``vault=None`` reads the local vault (``.env``, ``vault.json``, ``VAULT_*`` environment
     variables) as ``ipe run`` does; a dict gives exactly those values to the script;
-    ``"canary"`` gives every key the script reads a random stand-in (see :mod:`harness.canary`).
+    ``"canary"`` gives every key the extension may read a random stand-in of the local value's
+    shape (see :mod:`harness.canary`).
     Parameters are merged: the manifest's defaults, then the document's, then ``parameters``.
 
     Every result it returns is redacted: each vault value, in every alias, is masked in every

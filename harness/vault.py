@@ -200,6 +200,9 @@ class LocalVault(_Versioned):
     env_file: Path | None = None
     vault_file: Path | None = None
 
+    def __repr__(self) -> str:  # never show a value (settings hold COVEO_API_KEY)
+        return f"{type(self).__name__}(keys={[e.key for e in self.entries]!r}, settings={sorted(self.settings)!r})"
+
     def __setattr__(self, name: str, value: Any) -> None:
         if name in ("entries", "settings"):
             tracked = (_TrackedList if name == "entries" else _TrackedDict)(value)

@@ -66,6 +66,9 @@ def add_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[ty
                        help="check on this document instead of the extensions' own; repeatable")
     check.add_argument("--timeout", metavar="S", type=timeout, default=None,
                        help="time limit per document in seconds (default: Coveo's 5)")
+    check.add_argument("--snapshot", metavar="FILE",
+                       help="a Coveo snapshot (file or folder): each key of its {{ VAULT.<key> }} placeholders "
+                       "gets a canary too")
     check.add_argument("--json", action="store_true", help="print the findings as JSON")
     check.set_defaults(handler=_check)
 
@@ -97,14 +100,16 @@ def _check(args: argparse.Namespace) -> int:
     if not folders:
         raise HarnessError("no EXT given, and no extensions/<name>/extension.py here to check")
     documents = [Path(d) for d in args.document] or None
-    reports = [check_extension(folder, documents, timeout=args.timeout) for folder in folders]
+    reports = [check_extension(folder, documents, timeout=args.timeout, snapshot=args.snapshot) for folder in folders]
     if args.json:
         print(json.dumps([r.to_json() for r in reports], indent=2, ensure_ascii=False))
     else:
         console = Console(highlight=False, soft_wrap=True)
         for report in reports:
             render_check(report, console)
-    return EXIT_OK if all(r.clean for r in reports) else EXIT_LEAK
+    if any(r.leaks or r.flows for r in reports):
+        return EXIT_LEAK
+    return EXIT_FAILED if any(r.incomplete for r in reports) else EXIT_OK
 
 
 def _run_one(
