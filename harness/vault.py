@@ -170,13 +170,16 @@ def _tracking(base: type, methods: tuple[str, ...]) -> type:
 
         def method(self: Any, *args: Any, **kwargs: Any) -> Any:
             result = original(self, *args, **kwargs)
-            self._owner._changed()
+            owner = getattr(self, "_owner", None)  # unset while pickle refills the container
+            if owner is not None:
+                owner._changed()
             return self if name.startswith("__i") else result
 
         method.__name__ = name
         return method
 
-    return type(f"Tracked{base.__name__.title()}", (base,), {name: wrap(name) for name in methods})
+    name = f"_Tracked{base.__name__.title()}"  # the module attribute it is bound to, for pickle
+    return type(name, (base,), {"__module__": __name__, **{m: wrap(m) for m in methods}})
 
 
 _LIST_CHANGES = ("append", "extend", "insert", "remove", "pop", "clear", "sort", "reverse",

