@@ -58,7 +58,8 @@ def add_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[ty
         description="Run each extension on its documents with canary vault values (no real secret "
         "needed) and no network (a recorded cassette answers, or an empty 200), report every place a "
         "vault value got out, and every flow from vault_parameters to an output found in the script. "
-        "Exit 3 on any finding, 0 when clean.",
+        "Exit 3 on any finding, 1 when the check was incomplete (every document failed before any output), "
+        "0 when clean.",
     )
     check.add_argument("extensions", metavar="EXT", nargs="*",
                        help="extension folder or script (default: every folder under extensions/)")
