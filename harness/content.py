@@ -107,10 +107,11 @@ def find(redactor: Redactor, data: bytes, depth: int = 0) -> list[Match]:
         if kind is not None and opened is not None:
             return [Match(0, len(data), m.key, f"{kind}({m.alias})") for m in find(redactor, opened[0], depth + 1)]
         utf16 = utf16_codec(data)
-        if utf16 is not None:
+        if utf16 is not None:  # the raw bytes too: binary that merely looks like UTF-16 may hold UTF-8
             codec, bom = utf16
             text = data[len(bom):].decode(codec)
-            return [Match(0, len(data), m.key, f"{codec}({m.alias})") for m in redactor.find(text)]
+            raw = [m for m in redactor.find_bytes(data) if not m.alias.startswith("utf-16")]
+            return raw + [Match(0, len(data), m.key, f"{codec}({m.alias})") for m in redactor.find(text)]
     return list(redactor.find_bytes(data))
 
 
@@ -153,7 +154,6 @@ def rewrite(
         codec, bom = utf16
         decoded = data[len(bom):].decode(codec)
         changed = text(decoded)
-        if changed == decoded:
-            return Rewritten(data)
-        return Rewritten(bom + changed.encode(codec, "surrogatepass"))
+        encoded = data if changed == decoded else bom + changed.encode(codec, "surrogatepass")
+        return Rewritten(raw(encoded))  # unchanged unless UTF-8 hid in bytes that looked like UTF-16
     return Rewritten(raw(data))
