@@ -28,6 +28,7 @@ chance match in the output possible; without a local value the canary is 128 ran
 from __future__ import annotations
 
 import json
+import re
 import secrets
 import string
 from collections.abc import Iterable
@@ -56,6 +57,7 @@ def canary_value(like: str | None = None) -> str:
     return "cnry" + secrets.token_hex(16)  # a shape with no room at all (say "----"): no shape
 
 
+_NUMBER = re.compile(r"-?\d+(\.\d+)?([eE][+-]?\d+)?")
 _LOWER = string.ascii_lowercase
 _UPPER = string.ascii_uppercase
 
@@ -72,6 +74,8 @@ def _shaped(like: str) -> str:
             text = json.dumps(_json_leaves(parsed), separators=(",", ":") if compact else None,
                               indent=2 if "\n" in stripped else None, ensure_ascii=False)
             return like[: len(like) - len(like.lstrip())] + text + like[len(like.rstrip()):]
+    if _NUMBER.fullmatch(stripped):  # a number stays a number: no leading zero appears
+        return like[: len(like) - len(like.lstrip())] + _digits(stripped) + like[len(like.rstrip()):]
     return "".join(_char(c) for c in like)
 
 
@@ -96,7 +100,7 @@ def _digits(text: str) -> str:
     out = []
     for index, char in enumerate(text):
         if char.isdigit() and char.isascii():
-            leading = index == 0 or not text[index - 1].isdigit() and text[index - 1] in "+-"
+            leading = index == 0 or text[index - 1] in "+-"
             out.append(secrets.choice("123456789") if leading and char != "0" else secrets.choice(string.digits))
         else:
             out.append(char)

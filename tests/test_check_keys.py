@@ -64,8 +64,9 @@ def test_a_canary_keeps_the_shape_of_the_local_value():
         assert re.fullmatch(r"[a-z]{4}-[A-Z]{3}-[a-z]{3}\d{3}==", parsed["private_key"])
         assert re.fullmatch(r"[a-z]{7}_[a-z]{7}", parsed["type"])
         assert value != JSON_SECRET
-    number = canary_value("8080443")
-    assert re.fullmatch(r"[1-9]\d{6}", number) and number != "8080443"
+    for _ in range(50):
+        number = canary_value("8080443")
+        assert re.fullmatch(r"[1-9]\d{6}", number) and number != "8080443"
     assert re.fullmatch(r"-\d\.\d{4}", canary_value("-3.1416"))
     pem = "-----BEGIN KEY-----\nAbC9+/x=\n-----END KEY-----"
     shaped = canary_value(pem)
