@@ -42,6 +42,7 @@ import vcr.matchers
 from vcr.persisters.filesystem import CassetteNotFoundError
 from vcr.serialize import deserialize, serialize
 
+from harness import content
 from harness.canary import CanaryVault
 from harness.errors import HarnessError
 from harness.redaction import Redactor
@@ -135,11 +136,23 @@ class _Placeholders:
         return hidden
 
     def hide_bytes(self, data: bytes) -> bytes:
+        """``data`` with placeholders for values, in its own form: a UTF-16 body stays UTF-16
+        (the placeholder encoded so), a gzip or zlib body is inflated, rewritten and compressed
+        again (see :mod:`harness.content`)."""
         redactor = self.redactor()
         if not data or not redactor:
             return data
-        hidden: bytes = _replace(data, _merged(redactor.find_bytes(data)), lambda key: placeholder(key).encode("utf-8"))
-        return hidden
+
+        def raw(chunk: bytes) -> bytes:
+            hidden: bytes = _replace(chunk, _merged(redactor.find_bytes(chunk)),
+                                     lambda key: placeholder(key).encode("utf-8"))
+            return hidden
+
+        return content.rewrite(data, self.hide, raw).data
+
+    def still_holds(self, data: bytes) -> list[str]:
+        """``key (alias)`` of each value still found in ``data``, its layers included."""
+        return [f"{m.key} ({m.alias})" for m in content.find(self.redactor(), data)] if data else []
 
     def value_of(self, key: str) -> str | None:
         value = self.vault.values_for(self.extension).get(key)
@@ -167,6 +180,12 @@ class _Placeholders:
             return match.group(0) if value is None else value.encode("utf-8")
 
         return _PLACEHOLDER_BYTES.sub(put_back, data)
+
+
+def _as_bytes(body: Any) -> bytes:
+    if isinstance(body, (bytes, bytearray)):
+        return bytes(body)
+    return body.encode("utf-8", "surrogateescape") if isinstance(body, str) else b""
 
 
 def _merged(matches: list[Any]) -> list[tuple[int, int, str]]:
@@ -253,9 +272,13 @@ class _CassetteFile:
         for response in cassette_dict["responses"]:
             self._map_response(response, self.placeholders.hide, self.placeholders.hide_bytes)
         text = serialize(cassette_dict, serializer)
-        found = self.placeholders.redactor().find(text)
+        found = [f"{m.key} ({m.alias})" for m in self.placeholders.redactor().find(text)]
+        for request in cassette_dict["requests"]:  # binary bodies are base64 in the YAML: look inside
+            found += self.placeholders.still_holds(_as_bytes(request.body))
+        for response in cassette_dict["responses"]:
+            found += self.placeholders.still_holds(_as_bytes((response.get("body") or {}).get("string")))
         if found:
-            keys = ", ".join(sorted({f"{m.key} ({m.alias})" for m in found}))
+            keys = ", ".join(sorted(set(found)))
             self.refused = f"{cassette_path}: not written, it would still hold the vault value of {keys}"
             return
         path = Path(cassette_path)

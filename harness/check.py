@@ -15,16 +15,21 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from harness.canary import CanaryVault
 from harness.cassette import cassette_for, use_cassette
 from harness.document import DocumentData
 from harness.extension import Extension, load_extension
 from harness.leaks import Leak
 from harness.network import guard_sockets, offline
 from harness.result import ExtensionResult
-from harness.runner import CANARY, DocumentInput, Runner, extension_documents, read_document
+from harness.runner import DocumentInput, Runner, extension_documents, read_document
+from harness.snapshot import load_snapshot
 from harness.taint import Flow, find_flows
+from harness.vault import LocalVault, load_vault
 
-__all__ = ["CheckReport", "check_extension"]
+INCOMPLETE_STATUSES = ("EXECUTION_ERROR", "TIMEOUT")
+
+__all__ = ["CheckReport", "INCOMPLETE_STATUSES", "check_extension"]
 
 
 @dataclass
@@ -44,14 +49,25 @@ class CheckReport:
         return [(result.source, leak) for result in self.results for leak in result.leaks]
 
     @property
+    def incomplete(self) -> bool:
+        """Every run failed (an error or a timeout) before the script reached any output (no log,
+        no print, no ``logging`` record, no request): the runs checked nothing, so the extension
+        cannot be called clean (a script that chokes on a canary, a missing module ...)."""
+        return bool(self.results) and all(
+            r.status in INCOMPLETE_STATUSES and not (r.logs or r.stdout or r.stderr or r.logging or r.requests)
+            for r in self.results
+        )
+
+    @property
     def clean(self) -> bool:
-        return not self.flows and not any(result.leaks for result in self.results)
+        return not self.flows and not any(result.leaks for result in self.results) and not self.incomplete
 
     def to_json(self) -> dict[str, Any]:
         return {
             "extension": self.extension.name,
             "folder": str(self.extension.folder),
             "clean": self.clean,
+            "incomplete": self.incomplete,
             "documents": [
                 {"source": r.source, "status": r.status, "leaks": [leak.to_json() for leak in r.leaks]}
                 for r in self.results
@@ -69,14 +85,23 @@ def check_extension(
     documents: Sequence[DocumentInput] | None = None,
     *,
     timeout: float | None = None,
+    snapshot: str | os.PathLike[str] | None = None,
+    vault: LocalVault | None = None,
 ) -> CheckReport:
-    """Leak-check one extension on ``documents`` (default: its own ``documents/``)."""
+    """Leak-check one extension on ``documents`` (default: its own ``documents/``).
+
+    Canaries go to the real key set (:meth:`CanaryVault.for_extension`): the keys of ``vault``
+    (default: the local vault) the extension may see, the keys its script names, and the keys
+    of the ``{{ VAULT.<key> }}`` placeholders of ``snapshot`` (a Coveo snapshot file or folder).
+    """
     loaded = load_extension(extension)
+    extra = [p.key for p in load_snapshot(snapshot)] if snapshot is not None else []
+    canaries = CanaryVault.for_extension(loaded, load_vault() if vault is None else vault, extra)
     report = CheckReport(loaded)
     if loaded.code is not None:
         static = find_flows(loaded.source, str(loaded.script))
         report.flows, report.limits = list(static.flows), list(static.limits)
-    runner = Runner(loaded, vault=CANARY, timeout=timeout)
+    runner = Runner(loaded, vault=canaries, timeout=timeout)
     chosen = list(documents) if documents is not None else list(extension_documents(loaded))
     read = [read_document(d) for d in chosen]  # all read (and validated) before the first run
     for document, (data, source) in zip(chosen, read):

@@ -25,6 +25,7 @@ from typing import Any
 
 from harness.document import DocumentData, StreamData, stream_encoding
 from harness.errors import HarnessError, json_path, load_json_file
+from harness.params import parameter_text
 
 __all__ = ["load_document", "parse_document"]
 
@@ -205,11 +206,7 @@ def load_document(path: str | os.PathLike[str]) -> DocumentData:
 
 
 def _param_str(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
+    return parameter_text(value)
 
 
 def _json_type(value: Any) -> str:

@@ -17,6 +17,7 @@ from types import CodeType
 from typing import Any
 
 from harness.errors import HarnessError, json_path, load_json_file
+from harness.params import parameter_text
 
 __all__ = ["Extension", "find_extensions", "load_extension", "SCRIPT_NAME", "MANIFEST_NAME"]
 
@@ -189,7 +190,7 @@ def _apply_manifest(extension: Extension, data: Any, manifest: Path) -> None:
     parameters = data.get("parameters", {})
     if not isinstance(parameters, dict) or any(isinstance(v, (dict, list)) for v in parameters.values()):
         raise fail("parameters", "expected an object of parameter name -> string")
-    extension.parameters = {str(k): "" if v is None else str(v) for k, v in parameters.items()}
+    extension.parameters = {str(k): parameter_text(v) for k, v in parameters.items()}
     hosts = data.get("allowedHosts", {})
     if isinstance(hosts, list):
         hosts = {"*": hosts}

@@ -9,12 +9,18 @@ Channels:
 
 * ``log``, ``stdout``, ``stderr``, ``logging`` (records of Python's ``logging`` module),
   ``exception`` (the reason and traceback of a failed run), ``reason`` (a reject/skip reason);
-* ``metadata``, ``data_stream``, ``permissions``: what the script wrote into the item (only on
-  SUCCESS: Coveo drops the changes of a failed, rejected or skipped item);
+* ``metadata``, ``data_stream``, ``permissions``: what the script wrote into the item, names
+  included (only on SUCCESS: Coveo drops the changes of a failed, rejected or skipped item);
+  data stream content is searched decoded (UTF-16) and inflated (gzip, zlib) too;
+* ``document_uri``: a value in the item's URI;
 * ``url``: a value in the path, query or fragment of a request (server and proxy logs keep it);
 * ``plain_http``: a value anywhere in a request sent over ``http://``;
 * ``host``: a value sent to a host its entry does not allow (``allowedHosts``);
+* ``socket``: a value in a UDP datagram or in a DNS name the network guard refused;
 * ``file``: a value in a file the harness wrote (cassettes).
+
+Which field of a result goes to which channel is :mod:`harness.fields`' business: the finder
+walks the same fields redaction rewrites.
 """
 
 from __future__ import annotations
@@ -25,7 +31,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from harness.errors import json_path
+from harness import content
+from harness.fields import CHANNELS, OutputField, walk
 
 if TYPE_CHECKING:
     from harness.outbound import OutgoingRequest
@@ -34,10 +41,8 @@ if TYPE_CHECKING:
 
 __all__ = ["CHANNELS", "Leak", "find_leaks", "host_allowed", "leaks_in_text"]
 
-CHANNELS = (
-    "log", "stdout", "stderr", "logging", "exception", "reason", "metadata", "data_stream",
-    "permissions", "url", "plain_http", "host", "file",
-)
+RAW_SCHEMES = ("udp", "dns")
+"""Requests that are not HTTP: a datagram sent with ``sendto``, a lookup the guard refused."""
 
 
 @dataclass(frozen=True)
@@ -56,19 +61,26 @@ class Leak:
         return f"{self.key}: {self.channel} ({self.alias}) at {self.place}"
 
 
-def _line_of(text: str, offset: int) -> int:
-    return text.count("\n", 0, offset) + 1
-
-
 def leaks_in_text(
     redactor: Redactor, text: str, channel: str, place: str, *, lines: bool = False
 ) -> list[Leak]:
-    """Leaks of ``text``; with ``lines`` the place gets the line number of each match."""
+    """Leaks of ``text``; with ``lines`` the place gets the line number of each match.
+
+    Matches come sorted by offset, so line numbers are counted once across the text: finding
+    where every leak is stays linear in the text's size, however many leaks it holds.
+    """
     if not text:
         return []
     found = []
+    line, counted = 1, 0
     for match in redactor.find(text):
-        where = f"{place}line {_line_of(text, match.start)}" if lines else place
+        if lines:
+            if match.start > counted:
+                line += text.count("\n", counted, match.start)
+                counted = match.start
+            where = f"{place}line {line}"
+        else:
+            where = place
         found.append(Leak(match.key, channel, match.alias, where))
     return found
 
@@ -98,41 +110,34 @@ def _request_leaks(
     redactor: Redactor,
     request: OutgoingRequest,
     number: int,
+    fields: list[OutputField],
     allowed: Mapping[str, Sequence[str]],
 ) -> list[Leak]:
+    """Findings of one request's fields: a value in its URL, anything sent unencrypted (plain
+    HTTP, a raw datagram, a DNS name), anything sent to a host its entry does not allow."""
     shown = f"request {number} ({request.method} {redactor.redact(request.url)})"
-    in_url = redactor.find(request.url)
-    found = [
-        Leak(match.key, "url", match.alias, f"{_url_part(request.url, match.start)} of {shown}") for match in in_url
-    ]
-    sent: list[tuple[str, list[Any]]] = [("URL", in_url)]
-    for name, value in request.headers.items():
-        sent.append((f"header {name}", redactor.find(value)))
-    if request.body:
-        sent.append(("body", redactor.find_bytes(request.body)))
-    plain = request.scheme == "http"
-    for part, matches in sent:
+    scheme = request.scheme
+    raw_channel = "plain_http" if scheme == "http" else "socket" if scheme in RAW_SCHEMES else None
+    found: list[Leak] = []
+    for item in fields:
+        if isinstance(item.value, bytes):
+            matches = content.find(redactor, item.value)
+        else:
+            matches = redactor.find(item.value)
+        part = item.place
         for match in matches:
-            if plain:
-                found.append(Leak(match.key, "plain_http", match.alias, f"{part} of {shown}"))
+            if item.place == "URL":
+                part = _url_part(request.url, match.start)
+                found.append(Leak(match.key, "url", match.alias, f"{part} of {shown}"))
+                part = "URL"
+            elif item.place in ("method", "header name"):
+                found.append(Leak(match.key, "url", match.alias, f"{part} of {shown}"))
+            if raw_channel is not None:
+                found.append(Leak(match.key, raw_channel, match.alias, f"{part} of {shown}"))
             hosts = allowed.get(match.key)
             if hosts is not None and not host_allowed(request.host, hosts):
                 found.append(Leak(match.key, "host", match.alias, f"{part} of {shown}: host not in allowedHosts"))
     return found
-
-
-def _deep_strings(value: Any, path: tuple[str | int, ...]) -> Iterable[tuple[tuple[str | int, ...], str]]:
-    if isinstance(value, str):
-        yield path, value
-    elif isinstance(value, Mapping):
-        for key, item in value.items():
-            yield path + (str(key),), str(key)
-            yield from _deep_strings(item, path + (str(key),))
-    elif isinstance(value, (list, tuple)):
-        for index, item in enumerate(value):
-            yield from _deep_strings(item, path + (index,))
-    elif value is not None:
-        yield path, str(value)
 
 
 def find_leaks(
@@ -145,36 +150,24 @@ def find_leaks(
 
     ``allowed_hosts`` maps a key to the host patterns it may be sent to (keys absent are not
     restricted); ``original_permissions`` are the item's permissions before the script ran, so
-    that only what the script wrote is blamed on it.
+    that only what the script wrote is blamed on it.  The fields come from
+    :func:`harness.fields.walk`, the same walk redaction uses.
     """
     if not redactor:
         return []
     found: list[Leak] = []
-    for number, entry in enumerate(result.logs, 1):
-        found += leaks_in_text(redactor, entry.comment, "log", f"log entry {number}")
-    found += leaks_in_text(redactor, result.stdout, "stdout", "stdout ", lines=True)
-    found += leaks_in_text(redactor, result.stderr, "stderr", "stderr ", lines=True)
-    for number, record in enumerate(result.logging, 1):
-        found += leaks_in_text(redactor, record.message, "logging", f"logging record {number} ({record.logger})")
-    if result.status in ("EXECUTION_ERROR", "TIMEOUT"):
-        found += leaks_in_text(redactor, result.reason, "exception", "reason ", lines=True)
-    elif result.reason:
-        found += leaks_in_text(redactor, result.reason, "reason", f"{result.status.lower()} reason")
-    for warning in result.warnings:
-        found += leaks_in_text(redactor, warning, "exception", "harness warning")
-    if result.status == "SUCCESS":
-        for change in result.changes:
-            for path, text in _deep_strings(change.after, ()):
-                found += leaks_in_text(redactor, text, "metadata", f"metadata {change.name}{json_path(*path)[1:]}")
-        for stream in result.document.data_streams:
-            if stream.origin == result.extension:
-                for match in redactor.find_bytes(stream.content):
-                    found.append(Leak(match.key, "data_stream", match.alias, f"data stream {stream.name}"))
-        if list(result.document.permissions) != list(original_permissions):
-            for path, text in _deep_strings(list(result.document.permissions), ()):
-                found += leaks_in_text(redactor, text, "permissions", f"permissions{json_path(*path)[1:]}")
-    for number, request in enumerate(result.requests, 1):
-        found += _request_leaks(redactor, request, number, allowed_hosts or {})
+    requests: dict[int, list[OutputField]] = {}
+    for item in walk(result, original_permissions):
+        if item.request:
+            requests.setdefault(item.request, []).append(item)
+        elif not item.blamed:
+            continue
+        elif isinstance(item.value, bytes):
+            found += [Leak(m.key, item.channel, m.alias, item.place) for m in content.find(redactor, item.value)]
+        else:
+            found += leaks_in_text(redactor, item.value, item.channel, item.place, lines=item.lines)
+    for number, fields in requests.items():
+        found += _request_leaks(redactor, result.requests[number - 1], number, fields, allowed_hosts or {})
     # A place is built from names the script chose (metadata names, header names, URLs): mask it too.
     unique = dict.fromkeys(Leak(f.key, f.channel, f.alias, redactor.redact(f.place)) for f in found)
     return list(unique)  # discovery order: channel by channel, place by place

@@ -5,8 +5,10 @@ Two layers, because scripts reach the network two ways:
 * requests (what IPE scripts almost always use) is served by requests-mock: a catch-all
   answer for ``ipe check``, or the test's own mocks;
 * anything else (``urllib.request``, ``http.client``, raw sockets) meets a guard on
-  ``socket.connect`` that refuses every address except the ones allowed, before a single
-  packet leaves.
+  ``socket.connect``, ``sendto`` (UDP) and the DNS lookups (``getaddrinfo``,
+  ``gethostbyname``, ``gethostbyname_ex``) that refuses every address except the ones allowed,
+  before a single packet leaves.  A datagram and a refused lookup are recorded with the run's
+  requests (``udp://`` and ``dns://`` URLs), so a value sent that way is a finding too.
 
 A refused connection raises ``ConnectionRefusedError`` (an ``OSError``), which requests and
 urllib turn into their own connection errors, so the script sees an ordinary network failure
@@ -25,6 +27,8 @@ from typing import Any
 
 import requests_mock
 
+from harness.outbound import OutgoingRequest, record
+
 __all__ = ["BlockedConnection", "guard_sockets", "offline"]
 
 
@@ -33,7 +37,10 @@ class BlockedConnection(ConnectionRefusedError):
 
 
 _original_getaddrinfo = socket.getaddrinfo
+_original_gethostbyname = socket.gethostbyname
+_original_gethostbyname_ex = socket.gethostbyname_ex
 _original_connect = socket.socket.connect
+_original_sendto = socket.socket.sendto
 _original_connect_ex = socket.socket.connect_ex
 _install_lock = threading.Lock()
 _installed = False
@@ -44,6 +51,14 @@ def _is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host.split("%", 1)[0]).is_loopback
     except ValueError:
         return host.lower() == "localhost"
+
+
+def _is_address(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host.split("%", 1)[0])
+    except ValueError:
+        return False
+    return True
 
 
 class _Rules:
@@ -73,16 +88,50 @@ def _check(sock: socket.socket, address: Any) -> None:
         raise rules.refuse(host, address[1] if isinstance(address, tuple) and len(address) > 1 else "?")
 
 
+def _refuse_lookup(rules: _Rules, name: str, port: Any) -> BlockedConnection:
+    """The refusal of a DNS lookup, recorded as a request: the name itself would have left the
+    machine (a value hidden in ``<value>.attacker.example`` reaches the attacker's DNS server)."""
+    if not _is_address(name):  # an address literal needs no query: nothing leaves
+        record(OutgoingRequest(method="LOOKUP", url=f"dns://{name}", via="dns"))
+    return rules.refuse(name, port)
+
+
 def _getaddrinfo(host: Any, port: Any, *args: Any, **kwargs: Any) -> Any:
     """Refuse even the DNS lookup of a host that is not allowed: the query itself leaves the machine."""
     rules = _rules.get()
     name = host.decode("idna") if isinstance(host, bytes) else str(host)
     if rules is not None and host is not None and not rules.allows(name):
-        raise rules.refuse(name, port)
+        raise _refuse_lookup(rules, name, port)
     answers = _original_getaddrinfo(host, port, *args, **kwargs)
     if rules is not None:
         rules.hosts.update(str(info[4][0]).lower() for info in answers)
     return answers
+
+
+def _gethostbyname(host: str) -> str:
+    rules = _rules.get()
+    if rules is not None and not rules.allows(str(host)):
+        raise _refuse_lookup(rules, str(host), "?")
+    return _original_gethostbyname(host)
+
+
+def _gethostbyname_ex(host: str) -> tuple[str, list[str], list[str]]:
+    rules = _rules.get()
+    if rules is not None and not rules.allows(str(host)):
+        raise _refuse_lookup(rules, str(host), "?")
+    return _original_gethostbyname_ex(host)
+
+
+def _sendto(self: socket.socket, data: Any, *args: Any) -> Any:
+    """A datagram is recorded (its payload is what leaves), then checked like a connection."""
+    address = args[-1] if args else None
+    if isinstance(address, tuple) and len(address) > 1 and self.family in (socket.AF_INET, socket.AF_INET6):
+        host = f"[{address[0]}]" if ":" in str(address[0]) else str(address[0])
+        record(OutgoingRequest(method="SENDTO", url=f"udp://{host}:{address[1]}",
+                               body=bytes(data) if isinstance(data, (bytes, bytearray, memoryview)) else b"",
+                               via="socket"))
+    _check(self, address)
+    return _original_sendto(self, data, *args)
 
 
 def _connect(self: socket.socket, address: Any) -> Any:
@@ -100,6 +149,9 @@ def _install() -> None:
     with _install_lock:
         if not _installed:
             socket.getaddrinfo = _getaddrinfo
+            socket.gethostbyname = _gethostbyname
+            socket.gethostbyname_ex = _gethostbyname_ex
+            socket.socket.sendto = _sendto  # type: ignore[method-assign,assignment]
             socket.socket.connect = _connect  # type: ignore[method-assign,assignment]
             socket.socket.connect_ex = _connect_ex  # type: ignore[method-assign,assignment]
             _installed = True

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-__all__ = ["OutgoingRequest", "observe"]
+__all__ = ["OutgoingRequest", "observe", "record"]
 
 
 @dataclass
@@ -32,7 +32,8 @@ class OutgoingRequest:
     headers: dict[str, str] = field(default_factory=dict)
     body: bytes = b""
     via: str = "requests"
-    """``requests`` (any requests adapter, mocked or real) or ``http.client`` (urllib and others)."""
+    """``requests`` (any requests adapter, mocked or real), ``http.client`` (urllib and others),
+    ``socket`` (a UDP datagram, ``udp://`` URL) or ``dns`` (a lookup the guard refused, ``dns://``)."""
 
     @property
     def scheme(self) -> str:
@@ -70,6 +71,11 @@ def _record(request: OutgoingRequest) -> None:
     target = _recording.get()
     if target is not None:
         target.append(request)
+
+
+def record(request: OutgoingRequest) -> None:
+    """Add a request seen elsewhere (a datagram, a refused DNS lookup) to the run's log, if any."""
+    _record(request)
 
 
 def _wrap_adapter_send(cls: Any) -> None:

@@ -41,6 +41,7 @@ from harness.errors import HarnessError
 from harness.extension import Extension
 from harness.golden import compare_golden, golden_path, write_golden
 from harness.network import guard_sockets
+from harness.params import parameter_text
 from harness.pipeline import Pipeline, PipelineResult
 from harness.result import ExtensionResult
 from harness.runner import DocumentInput, Runner, VaultInput
@@ -91,7 +92,7 @@ class TestVault(CanaryVault):
     __test__ = False  # a helper class, not a test class, whatever pytest thinks of its name
 
     def __setitem__(self, key: str, value: object) -> None:
-        text = ("true" if value else "false") if isinstance(value, bool) else "" if value is None else str(value)
+        text = parameter_text(value)
         self.entries = [e for e in self.entries if e.key != key]
         self.entries.append(VaultEntry(str(key), text, "the test", allowed_hosts=self._hosts.get(key)))
 

@@ -119,13 +119,19 @@ def render_check(report: CheckReport, console: Console) -> None:
     statuses = ", ".join(f"{n} {status}" for status, n in sorted(runs.items())) or "no document"
     findings = len(report.leaks) + len(report.flows)
     verdict = Text.assemble(
-        ("clean" if report.clean else f"{findings} finding{'s' if findings != 1 else ''}",
+        ("clean" if report.clean else f"{findings} finding{'s' if findings != 1 else ''}" if findings
+         else "incomplete",
          "bold green" if report.clean else "bold red"),
         ("  " + report.extension.name, "bold"),
         (f"  ({statuses}; static pass over {report.extension.script.name})", "dim"),
     )
     console.print(verdict)
-    if not report.clean:
+    if report.incomplete:
+        console.print(Text(
+            "  incomplete: every document ended in an error or a timeout before the script reached its "
+            "outputs (a canary it could not use? see `ipe run --json`): this extension was not checked",
+            style="bold yellow"))
+    if report.leaks or report.flows:
         table = Table(show_edge=False, pad_edge=False, box=None, header_style="bold")
         for column in ("found by", "key", "channel", "alias", "place"):
             table.add_column(column, overflow="fold")

@@ -9,7 +9,7 @@ shape of the response of Coveo's Extensions Test API, plus harness-only keys und
 from __future__ import annotations
 
 import base64
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
@@ -158,40 +158,28 @@ class ExtensionResult:
         return f"<ExtensionResult {self.extension or '?'} on {self.source or '?'}: {self.status}{tail}>"
 
     def redacted(self, redactor: Redactor, leaks: list[Leak] | None = None) -> ExtensionResult:
-        """A copy where every string a person or a file could see has its vault values masked."""
-        text = redactor.redact
-        doc = self.document
-        document = replace(
-            doc,
-            metadata=tuple((text(origin), _deep(values, text)) for origin, values in doc.metadata),
-            permissions=tuple(_deep(p, text) for p in doc.permissions),
-            data_streams=tuple(
-                replace(s, origin=text(s.origin), name=text(s.name), content=redactor.redact_bytes(s.content))
-                for s in doc.data_streams
-            ),
-        )
-        return replace(
-            self,
-            reason=text(self.reason),
-            logs=[replace(e, comment=text(e.comment)) for e in self.logs],
-            document=document,
-            changes=[Change(text(c.name), _deep(c.before, text), _deep(c.after, text)) for c in self.changes],
-            stdout=text(self.stdout),
-            stderr=text(self.stderr),
-            warnings=[text(w) for w in self.warnings],
-            source=text(self.source),
-            logging=[replace(r, message=text(r.message)) for r in self.logging],
-            requests=[
-                replace(
-                    r,
-                    url=text(r.url),
-                    headers={text(k): text(v) for k, v in r.headers.items()},
-                    body=redactor.redact_bytes(r.body),
-                )
-                for r in self.requests
-            ],
-            leaks=list(self.leaks if leaks is None else leaks),
-        )
+        """A copy where every string a person or a file could see has its vault values masked.
+
+        The strings are the fields :func:`harness.fields.walk` yields (the leak finder walks
+        the same ones); bytes are masked in their decoded and inflated layers too, so a UTF-16
+        stream stays valid UTF-16 (see :mod:`harness.content`).
+        """
+        from harness import content
+        from harness.fields import rebuild
+
+        cut: list[str] = []
+
+        def data(value: bytes) -> bytes:
+            rewritten = content.rewrite(value, redactor.redact, redactor.redact_bytes)
+            if rewritten.cut:
+                cut.append("compressed output inflated past the scanning cap was cut to its first "
+                           f"{content.MAX_INFLATED:,} bytes while masking vault values")
+            return rewritten.data
+
+        masked = rebuild(self, redactor.redact, data)
+        masked.leaks = list(self.leaks if leaks is None else leaks)
+        masked.warnings = masked.warnings + cut
+        return masked
 
     def to_json(self) -> dict[str, Any]:
         """The Test API response for this run, plus ``harness`` (stdout, stderr, warnings, leaks)."""
@@ -223,17 +211,3 @@ class ExtensionResult:
                 "leaks": [leak.to_json() for leak in self.leaks],
             },
         }
-
-
-def _deep(value: Any, text: Any) -> Any:
-    """``value`` with ``text`` applied to every string in it, keys of dicts included."""
-    if isinstance(value, str):
-        return text(value)
-    if isinstance(value, dict):
-        return {text(str(k)): _deep(v, text) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return type(value)(_deep(v, text) for v in value)
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        masked = text(str(value))  # a numeric secret stored as a number is still a secret
-        return value if masked == str(value) else masked
-    return value

@@ -11,15 +11,19 @@ from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from harness import content
 from harness.canary import CanaryVault
 from harness.document import DocumentData
 from harness.document_format import load_document, parse_document
 from harness.errors import HarnessError
 from harness.extension import Extension, load_extension
+from harness.fields import walk
 from harness.leaks import find_leaks
+from harness.params import parameter_text
 from harness.redaction import Redactor
 from harness.result import ExtensionResult
 from harness.runtime import DEFAULT_TIMEOUT, execute
+from harness.threads import run_scope
 from harness.vault import LocalVault, load_vault
 
 __all__ = ["CANARY", "DocumentInput", "Runner", "VaultInput", "read_document", "run_extension"]
@@ -52,7 +56,7 @@ def _vault(vault: VaultInput, extension: Extension) -> LocalVault:
     if vault is None:
         return load_vault()
     if vault == CANARY:
-        return CanaryVault(_static_keys(extension), base=load_vault())
+        return CanaryVault.for_extension(extension, base=load_vault())
     if isinstance(vault, LocalVault):
         return vault
     if isinstance(vault, Mapping):
@@ -62,21 +66,13 @@ def _vault(vault: VaultInput, extension: Extension) -> LocalVault:
     )
 
 
-def _static_keys(extension: Extension) -> list[str]:
-    """The vault keys the script reads, found without running it (for canaries minted up front)."""
-    if extension.code is None:
-        return []
-    from harness.vault_usage import vault_keys
-
-    return sorted(vault_keys(extension.source, str(extension.script)).keys)
-
-
 class Runner:
     """Runs one extension on documents, with one vault, parameters and time limit.
 
     ``vault=None`` reads the local vault (``.env``, ``vault.json``, ``VAULT_*`` environment
     variables) as ``ipe run`` does; a dict gives exactly those values to the script;
-    ``"canary"`` gives every key the script reads a random stand-in (see :mod:`harness.canary`).
+    ``"canary"`` gives every key the extension may read a random stand-in of the local value's
+    shape (see :mod:`harness.canary`).
     Parameters are merged: the manifest's defaults, then the document's, then ``parameters``.
 
     Every result it returns is redacted: each vault value, in every alias, is masked in every
@@ -92,7 +88,7 @@ class Runner:
         timeout: float | None = None,
     ) -> None:
         self.extension = load_extension(extension)
-        self.parameters = {str(k): "" if v is None else str(v) for k, v in (parameters or {}).items()}
+        self.parameters = {str(k): parameter_text(v) for k, v in (parameters or {}).items()}
         self.vault = _vault(vault, self.extension)
         self.timeout = DEFAULT_TIMEOUT if timeout is None else float(timeout)
         if not self.timeout > 0:
@@ -101,9 +97,9 @@ class Runner:
         self._sync_vault()
 
     def _sync_vault(self) -> None:
-        """Derive what runs need from the vault again when its entries changed: added (a canary
-        minted during a run) or replaced (a test vault set); once otherwise."""
-        state = id(self.vault.entries), len(self.vault.entries)
+        """Derive what runs need from the vault again when it changed (its version moved: a
+        canary minted during a run, an entry replaced, a setting set); once otherwise."""
+        state = id(self.vault), self.vault.version
         if state != self._known:
             self._known = state
             self._vault_values = self.vault.values_for(self.extension)
@@ -131,7 +127,9 @@ class Runner:
         self._sync_vault()
         parameters = {**self.extension.parameters, **data.parameters, **self.parameters}
         vault_parameters = self.vault.parameters_for(self.extension, self._vault_values)
-        raw = execute(self.extension, data, parameters, vault_parameters, self.timeout, source, self._redactor)
+        with run_scope(self._redactor):  # the script's threads share its capture, request log and guard
+            raw = execute(self.extension, data, parameters, vault_parameters, self.timeout, source, self._redactor)
+        raw.logs, raw.logging = list(raw.logs), list(raw.logging)  # a lingering thread's late entries stay out
         redactor = self.redactor  # again: a canary vault may have minted keys during the run
         raw.warnings[:0] = [
             f"vault key {key!r} holds a value too short to mask safely: it is not redacted "
@@ -159,23 +157,18 @@ def _redactor_for(secrets: Mapping[str, str]) -> Redactor:
 
 
 def _mentions_a_secret(result: ExtensionResult, redactor: Redactor) -> bool:
-    """One automaton pass over everything the result holds: most runs leak nothing, and then
-    neither the per-channel search nor the per-string redaction is needed."""
-    texts = [result.reason, result.stdout, result.stderr, result.source, *result.warnings]
-    texts += [entry.comment for entry in result.logs]
-    texts += [record.message for record in result.logging]
-    doc = result.document
-    texts.append(repr(doc.metadata))  # repr escapes like the ``repr`` alias; str() values too
-    texts.append(repr(doc.permissions))
-    texts += [f"{s.origin} {s.name}" for s in doc.data_streams]
-    for request in result.requests:
-        texts.append(request.url)
-        texts += [f"{k}: {v}" for k, v in request.headers.items()]
+    """One automaton pass over every text field the walker yields (most runs leak nothing, and
+    then neither the per-channel search nor the per-string redaction is needed), then the bytes."""
+    texts: list[str] = []
+    blobs: list[bytes] = []
+    for item in walk(result):
+        if isinstance(item.value, bytes):
+            blobs.append(item.value)
+        else:
+            texts.append(item.value)
     if redactor.find("\n".join(texts)):
         return True
-    blobs = [stream.content for stream in doc.data_streams]
-    blobs += [request.body for request in result.requests if request.body]
-    return any(redactor.find_bytes(blob) for blob in blobs)
+    return any(content.find(redactor, blob) for blob in blobs)
 
 
 def run_extension(

@@ -41,7 +41,12 @@ Sinks (``Flow.channel``)
     ``Request``), ``plain_http`` (``headers=``, ``auth=``, ``data=``, ``json=``, ``files=``,
     ``cookies=`` or a session's credentials sent to a URL whose literal starts with
     ``http://``), ``file`` (``open(...).write``, ``json.dump`` to a file, ``Path.write_text``,
-    ``print(file=f)``) and ``reason`` (``document.reject``/``document.skip``).
+    ``print(file=f)``), ``reason`` (``document.reject``/``document.skip``) and ``socket``
+    (``socket.sendto``/``sendmsg``, ``socket.gethostbyname``/``gethostbyname_ex``/``getaddrinfo``/
+    ``create_connection``).  A logger or level name (``logging.getLogger``, ``logging.addLevelName``)
+    is ``logging``; a ``DataStream`` name is ``data_stream``.  The channel list itself is
+    :data:`harness.fields.CHANNELS`, the one the runtime walker uses, minus the channels only a
+    run can see (:data:`harness.fields.RUNTIME_ONLY`).
 
 Deliberately *not* leaks
     * Credentials in ``headers=``, ``auth=``, ``data=``, ``json=`` of an HTTPS (or unknown-scheme)
@@ -78,23 +83,14 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 
 from harness.errors import HarnessError
+from harness.fields import CHANNELS as OUTPUT_CHANNELS
+from harness.fields import RUNTIME_ONLY
 
 __all__ = ["CHANNELS", "Flow", "TaintReport", "find_flows"]
 
-CHANNELS = (
-    "log",
-    "stdout",
-    "stderr",
-    "logging",
-    "exception",
-    "metadata",
-    "data_stream",
-    "permissions",
-    "url",
-    "plain_http",
-    "file",
-    "reason",
-)
+CHANNELS = tuple(channel for channel in OUTPUT_CHANNELS if channel not in RUNTIME_ONLY)
+"""The channels of :mod:`harness.fields` a script's code can write to (the runtime-only ones
+are the item's URI, the allowedHosts rule and the harness's own naming)."""
 
 
 @dataclass(frozen=True)
@@ -315,6 +311,9 @@ _PERMISSION_CALLS = {
     "document.PermissionSet": "PermissionSet()",
     "document.PermissionLevel": "PermissionLevel()",
 }
+_LOGGING_NAMES = frozenset({"logging.getLogger", "logging.addLevelName"})
+_SOCKET_CALLS = frozenset({"socket.gethostbyname", "socket.gethostbyname_ex", "socket.getaddrinfo",
+                           "socket.create_connection"})
 _PERMISSION_METHODS = frozenset({"add_allowed", "add_denied", "set_permissions"})
 _CLEAN_BUILTINS = frozenset({"len", "bool", "isinstance", "issubclass", "id", "type", "hash", "callable", "hasattr"})
 _HASH_MODULES = frozenset({"hashlib", "hmac"})
@@ -1218,6 +1217,14 @@ class _Analysis:
                                   or (exc_info is not None and not _is_false(node, "exc_info"))):
                 logged.append(self.handlers[-1])
             self.report("logging", logged, node, f"{callee_text}()")
+        for name in sorted(symset & _LOGGING_NAMES):
+            self.report("logging", everything, node, f"{name}() (a logger or level name)")
+        if symset & {"document.DataStream", "DataStream"}:
+            self.report("data_stream", everything, node, "DataStream() name")
+        for name in sorted(symset & _SOCKET_CALLS):
+            self.report("socket", everything, node, f"{name}()")
+        if method in ("sendto", "sendmsg"):
+            self.report("socket", everything, node, f"socket.{method}()")
         if "document.add_meta_data" in symset:
             self.report("metadata", everything, node, "add_meta_data()")
         if method in ("write", "writelines") and "stream" in recv_kinds:

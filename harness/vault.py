@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 from dotenv import dotenv_values
 
 from harness.errors import HarnessError, json_path, load_json_file
+from harness.params import parameter_text
 
 if TYPE_CHECKING:
     from harness.extension import Extension
@@ -44,6 +45,8 @@ __all__ = [
 
 ENV_PREFIX = "VAULT_"
 SETTINGS = ("COVEO_ORGANIZATION_ID", "COVEO_API_KEY", "COVEO_PLATFORM_URL")
+SETTING_PREFIX = "COVEO_"
+"""Every ``COVEO_*`` variable (``.env`` or environment) is a harness setting, masked in outputs."""
 _VALUE_TYPES = ("STRING", "BOOLEAN", "INTEGER", "FLOAT")
 _VISIBILITIES = ("OBFUSCATED", "STRICT", "PUBLIC")
 
@@ -123,7 +126,7 @@ def parse_vault_entries(data: Any, source: str = "vault.json") -> list[VaultEntr
         hosts = item.get("allowedHosts")
         if hosts is not None and (not isinstance(hosts, list) or not all(isinstance(h, str) for h in hosts)):
             raise fail((i, "allowedHosts"), "expected a list of host names (a harness-only key)")
-        text = ("true" if value else "false") if isinstance(value, bool) else str(value)
+        text = parameter_text(value)
         entries.append(
             VaultEntry(key, text, source, tuple(pairs), value_type, visibility,
                        tuple(hosts) if hosts is not None else None)
@@ -150,14 +153,66 @@ class VaultParameters(dict[str, str]):
         raise VaultKeyError(hint)
 
 
+class _Versioned:
+    """Counts the changes of a vault; its containers tell it when they change."""
+
+    version: int
+
+    def _changed(self) -> None:
+        object.__setattr__(self, "version", getattr(self, "version", 0) + 1)
+
+
+def _tracking(base: type, methods: tuple[str, ...]) -> type:
+    """A subclass of ``base`` whose ``methods`` tell the owning vault (``_owner``) they changed it."""
+
+    def wrap(name: str) -> Any:
+        original = getattr(base, name)
+
+        def method(self: Any, *args: Any, **kwargs: Any) -> Any:
+            result = original(self, *args, **kwargs)
+            owner = getattr(self, "_owner", None)  # unset while pickle refills the container
+            if owner is not None:
+                owner._changed()
+            return self if name.startswith("__i") else result
+
+        method.__name__ = name
+        return method
+
+    name = f"_Tracked{base.__name__.title()}"  # the module attribute it is bound to, for pickle
+    return type(name, (base,), {"__module__": __name__, **{m: wrap(m) for m in methods}})
+
+
+_LIST_CHANGES = ("append", "extend", "insert", "remove", "pop", "clear", "sort", "reverse",
+                 "__setitem__", "__delitem__", "__iadd__", "__imul__")
+_DICT_CHANGES = ("__setitem__", "__delitem__", "pop", "popitem", "clear", "update", "setdefault", "__ior__")
+_TrackedList: type = _tracking(list, _LIST_CHANGES)
+_TrackedDict: type = _tracking(dict, _DICT_CHANGES)
+
+
 @dataclass
-class LocalVault:
-    """Every vault entry found on this machine, in precedence order (lowest first)."""
+class LocalVault(_Versioned):
+    """Every vault entry found on this machine, in precedence order (lowest first).
+
+    ``version`` goes up on every change of ``entries`` or ``settings`` (a list item replaced,
+    a canary minted, the list itself swapped), so whatever is derived from the vault (the
+    redactor of a :class:`~harness.runner.Runner`) is derived again exactly when needed.
+    """
 
     entries: list[VaultEntry]
     settings: dict[str, str]
     env_file: Path | None = None
     vault_file: Path | None = None
+
+    def __repr__(self) -> str:  # never show a value (settings hold COVEO_API_KEY)
+        return f"{type(self).__name__}(keys={[e.key for e in self.entries]!r}, settings={sorted(self.settings)!r})"
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in ("entries", "settings"):
+            tracked = (_TrackedList if name == "entries" else _TrackedDict)(value)
+            tracked._owner = self
+            value = tracked
+            self._changed()
+        object.__setattr__(self, name, value)
 
     def values_for(self, extension: Extension | None) -> dict[str, str]:
         """The ``vault_parameters`` Coveo would give ``extension``."""
@@ -197,15 +252,18 @@ class LocalVault:
         """Every value of the vault, whatever its scope, by key: what the redactor must mask.
 
         A key defined twice with different values (``.env`` and the environment, say) keeps
-        both: the later ones are named ``key#2``, ``key#3``...
+        both: the later ones are named ``key#2``, ``key#3``...  The harness's own settings
+        (``COVEO_API_KEY`` and every ``COVEO_*``) are masked like vault values, under their
+        own names; they are never injected into ``vault_parameters``.
         """
         named: dict[str, str] = {}
-        for entry in self.entries:
-            name, n = entry.key, 1
-            while name in named and named[name] != entry.value:
+        settings = [(name, value) for name, value in self.settings.items() if name.startswith(SETTING_PREFIX)]
+        for key, value in [(entry.key, entry.value) for entry in self.entries] + settings:
+            name, n = key, 1
+            while name in named and named[name] != value:
                 n += 1
-                name = f"{entry.key}#{n}"
-            named[name] = entry.value
+                name = f"{key}#{n}"
+            named[name] = value
         return named
 
     def allowed_hosts(self, extension: Extension | None) -> dict[str, list[str]]:
@@ -232,9 +290,7 @@ class LocalVault:
 
 
 def _text(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return "" if value is None else str(value)
+    return parameter_text(value)
 
 
 def _find_upwards(name: str, start: Path) -> Path | None:
@@ -275,7 +331,7 @@ def load_vault(
         entries += parse_vault_entries(load_json_file(vault_path, "vault"), str(vault_path))
 
     entries += _environment_entries(environ)
-    settings.update({name: environ[name] for name in SETTINGS if name in environ})
+    settings.update({name: value for name, value in environ.items() if name.startswith(SETTING_PREFIX)})
     return LocalVault(entries, settings, env_path, vault_path)
 
 

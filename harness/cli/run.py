@@ -58,7 +58,8 @@ def add_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[ty
         description="Run each extension on its documents with canary vault values (no real secret "
         "needed) and no network (a recorded cassette answers, or an empty 200), report every place a "
         "vault value got out, and every flow from vault_parameters to an output found in the script. "
-        "Exit 3 on any finding, 0 when clean.",
+        "Exit 3 on any finding, 1 when the check was incomplete (every document failed before any output), "
+        "0 when clean.",
     )
     check.add_argument("extensions", metavar="EXT", nargs="*",
                        help="extension folder or script (default: every folder under extensions/)")
@@ -66,6 +67,9 @@ def add_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[ty
                        help="check on this document instead of the extensions' own; repeatable")
     check.add_argument("--timeout", metavar="S", type=timeout, default=None,
                        help="time limit per document in seconds (default: Coveo's 5)")
+    check.add_argument("--snapshot", metavar="FILE",
+                       help="a Coveo snapshot (file or folder): each key of its {{ VAULT.<key> }} placeholders "
+                       "gets a canary too")
     check.add_argument("--json", action="store_true", help="print the findings as JSON")
     check.set_defaults(handler=_check)
 
@@ -97,14 +101,16 @@ def _check(args: argparse.Namespace) -> int:
     if not folders:
         raise HarnessError("no EXT given, and no extensions/<name>/extension.py here to check")
     documents = [Path(d) for d in args.document] or None
-    reports = [check_extension(folder, documents, timeout=args.timeout) for folder in folders]
+    reports = [check_extension(folder, documents, timeout=args.timeout, snapshot=args.snapshot) for folder in folders]
     if args.json:
         print(json.dumps([r.to_json() for r in reports], indent=2, ensure_ascii=False))
     else:
         console = Console(highlight=False, soft_wrap=True)
         for report in reports:
             render_check(report, console)
-    return EXIT_OK if all(r.clean for r in reports) else EXIT_LEAK
+    if any(r.leaks or r.flows for r in reports):
+        return EXIT_LEAK
+    return EXIT_FAILED if any(r.incomplete for r in reports) else EXIT_OK
 
 
 def _run_one(
