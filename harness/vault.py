@@ -46,7 +46,12 @@ __all__ = [
 ENV_PREFIX = "VAULT_"
 SETTINGS = ("COVEO_ORGANIZATION_ID", "COVEO_API_KEY", "COVEO_PLATFORM_URL")
 SETTING_PREFIX = "COVEO_"
-"""Every ``COVEO_*`` variable (``.env`` or environment) is a harness setting, masked in outputs."""
+"""Every ``COVEO_*`` variable (``.env`` or environment) is a harness setting, never injected."""
+PUBLIC_SETTINGS = frozenset({"COVEO_ORGANIZATION_ID", "COVEO_PLATFORM_URL", "COVEO_REGION"})
+"""Settings that name things rather than unlock them: the organization id is in every URL of
+Coveo's APIs and in the platform commands' own messages, the platform URL is public.  Masking
+them would blank those messages and make every script that calls Coveo's search API a "leak".
+Every other ``COVEO_*`` setting (``COVEO_API_KEY`` first) is masked like a vault value."""
 _VALUE_TYPES = ("STRING", "BOOLEAN", "INTEGER", "FLOAT")
 _VISIBILITIES = ("OBFUSCATED", "STRICT", "PUBLIC")
 
@@ -253,11 +258,15 @@ class LocalVault(_Versioned):
 
         A key defined twice with different values (``.env`` and the environment, say) keeps
         both: the later ones are named ``key#2``, ``key#3``...  The harness's own settings
-        (``COVEO_API_KEY`` and every ``COVEO_*``) are masked like vault values, under their
-        own names; they are never injected into ``vault_parameters``.
+        (``COVEO_API_KEY`` and every ``COVEO_*`` but the :data:`PUBLIC_SETTINGS`) are masked like
+        vault values, under their own names; they are never injected into ``vault_parameters``.
         """
         named: dict[str, str] = {}
-        settings = [(name, value) for name, value in self.settings.items() if name.startswith(SETTING_PREFIX)]
+        settings = [
+            (name, value)
+            for name, value in self.settings.items()
+            if name.startswith(SETTING_PREFIX) and name not in PUBLIC_SETTINGS
+        ]
         for key, value in [(entry.key, entry.value) for entry in self.entries] + settings:
             name, n = key, 1
             while name in named and named[name] != value:

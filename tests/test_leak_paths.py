@@ -429,7 +429,10 @@ def _vault_file(tmp_path: Path, value: Any) -> Path:
 
 
 def test_coveo_settings_are_redacted_like_vault_values_and_never_injected(make_extension, monkeypatch, tmp_path):
-    (tmp_path / ".env").write_text("COVEO_API_KEY=fake-coveo-api-key-9f8e7d\nCOVEO_ORGANIZATION_ID=fakeorg12345\n")
+    (tmp_path / ".env").write_text(
+        "COVEO_API_KEY=fake-coveo-api-key-9f8e7d\nCOVEO_ORGANIZATION_ID=fakeorg12345\n"
+        "COVEO_PROXY_TOKEN=fake-proxy-token-5150\n"
+    )
     monkeypatch.setenv("COVEO_PLATFORM_URL", "https://platform.fake.example")
     folder = make_extension("""
         import os
@@ -440,9 +443,10 @@ def test_coveo_settings_are_redacted_like_vault_values_and_never_injected(make_e
     result = Runner(folder).run(DOC)
     assert result.log_texts[0] == "[]"
     text = shown(result)
-    assert "fake-coveo-api-key-9f8e7d" not in text and "fakeorg12345" not in text
-    assert "platform.fake.example" not in text
-    assert {leak.key for leak in result.leaks} == {"COVEO_API_KEY", "COVEO_ORGANIZATION_ID", "COVEO_PLATFORM_URL"}
+    assert "fake-coveo-api-key-9f8e7d" not in text and "fake-proxy-token-5150" not in text
+    # the organization id and the platform URL name things, they unlock nothing: not masked
+    assert "fakeorg12345" in text and "platform.fake.example" in text
+    assert {leak.key for leak in result.leaks} == {"COVEO_API_KEY", "COVEO_PROXY_TOKEN"}
 
 
 # -- cassettes ---------------------------------------------------------------------------------------

@@ -214,11 +214,12 @@ def _leak_check(extension: Extension, *, force: bool) -> bool:
         return True
     render_check(report, Console(stderr=True, highlight=False, soft_wrap=True))
     findings = len(report.leaks) + len(report.flows)
+    what = (f"{findings} leak-check finding(s)" if findings else
+            "a leak check that could not run (every document failed before reaching its outputs)")
     if force:
-        note(f"warning: pushing {extension.name} despite {findings} leak-check finding(s) (--force)")
+        note(f"warning: pushing {extension.name} despite {what} (--force)")
         return True
-    note(f"refusing to push {extension.name}: the leak check found {findings} finding(s) (above); "
-         "fix them, or give --force")
+    note(f"refusing to push {extension.name}: {what} (above); fix it, or give --force")
     return False
 
 
