@@ -19,10 +19,10 @@ from harness.result import ExtensionResult
 __all__ = ["StreamChange", "decode_text", "permission_diff", "permission_lines", "stream_changes"]
 
 
-def permission_lines(permissions: Iterable[Mapping[str, Any]]) -> list[str]:
-    """One line per identity (and per set allowing anonymous users), in the item's order.
+def permission_lines(permissions: Iterable[Mapping[str, Any]]) -> list[tuple[str, str]]:
+    """``(where, what)`` per identity (and per set allowing anonymous users), in the item's order.
 
-    ``Share / Share ACL: allowed GROUP ACME\\Sales (Active Directory)``
+    ``("Share / Share ACL", "allowed GROUP ACME\\Sales (Active Directory)")``
     """
     lines = []
     for i, level in enumerate(permissions):
@@ -30,36 +30,39 @@ def permission_lines(permissions: Iterable[Mapping[str, Any]]) -> list[str]:
         for j, pset in enumerate(level.get("permissionSets") or []):
             where = f"{level_name} / {pset.get('name') or f'set {j + 1}'}"
             if pset.get("anonymousAllowed"):
-                lines.append(f"{where}: anonymous allowed")
+                lines.append((where, "anonymous allowed"))
             for perm in pset.get("permissions") or []:
                 verdict = "allowed" if perm.get("allowed", True) else "denied"
                 provider = perm.get("securityProvider") or "?"
-                lines.append(f"{where}: {verdict} {perm.get('identityType', '?')} {perm.get('identity', '?')} ({provider})")
+                lines.append((where, f"{verdict} {perm.get('identityType', '?')} {perm.get('identity', '?')} ({provider})"))
     return lines
 
 
-def permission_diff(result: ExtensionResult) -> list[tuple[str, str]]:
-    """``("-", line)`` for each permission the script removed, ``("+", line)`` for each it added;
-    empty when it left the permissions alone."""
+def permission_diff(result: ExtensionResult) -> list[tuple[str, str, str]]:
+    """``("-", where, what)`` for each permission the script removed, ``("+", where, what)`` for
+    each it added, grouped by level and set; empty when it left the permissions alone."""
     if result.permissions_before is None:
         return []
     before = permission_lines(result.permissions_before)
     after = permission_lines(result.document.permissions)
-    kept_before, kept_after = Counter(after), Counter(before)
-    diff: list[tuple[str, str]] = []
+    unmatched_before, unmatched_after = Counter(after), Counter(before)
+    diff: list[tuple[str, str, str]] = []
     for line in before:
-        if kept_before[line]:
-            kept_before[line] -= 1
+        if unmatched_before[line]:
+            unmatched_before[line] -= 1
         else:
-            diff.append(("-", line))
+            diff.append(("-", *line))
     for line in after:
-        if kept_after[line]:
-            kept_after[line] -= 1
+        if unmatched_after[line]:
+            unmatched_after[line] -= 1
         else:
-            diff.append(("+", line))
+            diff.append(("+", *line))
     if not diff:  # same identities, other structure (levels merged, say): show the new model whole
-        diff = [("-", line) for line in before] + [("+", line) for line in after]
-    return diff
+        diff = [("-", *line) for line in before] + [("+", *line) for line in after]
+    order: dict[str, int] = {}
+    for where, _ in before + after:
+        order.setdefault(where, len(order))
+    return sorted(diff, key=lambda d: (order[d[1]], d[0] != "-"))  # by level and set, removals first
 
 
 def decode_text(name: str, content: bytes) -> str | None:

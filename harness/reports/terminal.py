@@ -21,7 +21,7 @@ from rich.table import Table
 from rich.text import Text
 
 from harness.reports.changes import permission_diff, stream_changes
-from harness.reports.summary import Summary
+from harness.reports.summary import LeakGroup, Summary
 from harness.result import ExtensionResult
 
 if TYPE_CHECKING:
@@ -168,8 +168,12 @@ def render_result(
     permissions = permission_diff(result)
     if permissions:
         _section(console, "permissions")
-        for sign, text in permissions:
-            _print(console, Text.assemble((f"    {sign} ", "green" if sign == "+" else "red"), text))
+        shown_where = None
+        for sign, where, what in permissions:
+            if where != shown_where:
+                _print(console, Text(f"    {where}", style="dim"))
+                shown_where = where
+            _print(console, Text.assemble((f"      {sign} ", "green" if sign == "+" else "red"), what))
     for stream in stream_changes(result):
         verb = "replaced" if stream.replaced else "added"
         _section(console, f"data stream {stream.name} {verb} ({stream.size:,} bytes)")
@@ -233,12 +237,16 @@ def render_summary(summary: Summary, console: Console, *, base: str | os.PathLik
     if summary.leaks:
         _section(console, f"leaks ({summary.leaking_documents} document{'s' if summary.leaking_documents != 1 else ''})")
         for lgroup in summary.leak_groups():
-            _leak_group_line(console, lgroup.key, lgroup.channel, lgroup.documents, str(lgroup.positions))
+            _leak_group_line(console, lgroup)
 
 
-def _leak_group_line(console: Console, key: str, channel: str, documents: int, positions: str) -> None:
+def _leak_group_line(console: Console, group: LeakGroup, indent: str = "    ") -> None:
+    """``api_key -> log: 6 documents, entries 1, 3-7 (first: log entry 2)``."""
+    n = group.documents
     _print(console, Text.assemble(
-        ("    x ", "bold red"), f"{key} -> {channel}: {documents} document{'s' if documents != 1 else ''}, entries {positions}",
+        (f"{indent}x ", "bold red"),
+        f"{group.key} -> {group.channel}: {n} document{'s' if n != 1 else ''}, entries {group.positions}",
+        (f" (first: {group.first_place})", "dim"),
     ))
 
 
@@ -263,13 +271,12 @@ def render_check(report: CheckReport, console: Console) -> None:
     ))
     summary = Summary(report.extension.name).add_all(report.results)
     for lgroup in summary.leak_groups():
-        _leak_group_line(console, lgroup.key, lgroup.channel, lgroup.documents, str(lgroup.positions))
+        _leak_group_line(console, lgroup, "  ")
     if summary.leaks:
         _print(console, Text("  entries:", style="dim"))
         leaking = [(i, r) for i, r in enumerate(report.results, 1) if r.leaks]
         for i, result in leaking[:10]:
-            places = ", ".join(sorted({leak.place for leak in result.leaks}))
-            _print(console, Text(f"    {i:>3}. {shown_path(result.source, base)}  ({places})", style="dim"))
+            _print(console, Text(f"    {i:>3}. {shown_path(result.source, base)}", style="dim"))
         if len(leaking) > 10:
             _print(console, Text(f"    ... and {len(leaking) - 10} more (--json lists them all)", style="dim"))
     static: dict[tuple[str, str], list[int]] = {}
@@ -277,7 +284,7 @@ def render_check(report: CheckReport, console: Console) -> None:
         static.setdefault((flow.key if flow.key is not None else "(dynamic key)", flow.channel), []).append(flow.line)
     for (key, channel), lines in static.items():
         shown = ", ".join(str(n) for n in sorted(set(lines)))
-        _print(console, Text.assemble(("    s ", "bold red"), f"{key} -> {channel}: static, {report.extension.script.name} line{'s' if len(set(lines)) > 1 else ''} {shown}"))
+        _print(console, Text.assemble(("  s ", "bold red"), f"{key} -> {channel}: static, {report.extension.script.name} line{'s' if len(set(lines)) > 1 else ''} {shown}"))
     for limit in report.limits:
         _print(console, Text(f"  note: {limit}", style="dim"))
 
