@@ -57,6 +57,11 @@ def shown_path(source: str, base: str | os.PathLike[str] | None) -> str:
         return source
 
 
+def _cut_path(path: str, room: int) -> str:
+    """``path`` in at most ``room`` characters, cut on the left: the file name is worth keeping."""
+    return path if len(path) <= room else "…" + path[-(max(room, 2) - 1):]
+
+
 def _print(console: Console, text: Text | str, style: str = "") -> None:
     """One line, cut to the console's width."""
     line = text if isinstance(text, Text) else Text(text, style=style)
@@ -146,9 +151,7 @@ def render_result(
     """
     duration = format_duration(result.duration)
     path = shown_path(result.source, base)
-    room = max(10, console.width - 16 - len(duration) - 2)
-    if len(path) > room:
-        path = "…" + path[-(room - 1):]  # the file name is the part worth keeping
+    path = _cut_path(path, max(10, console.width - 16 - len(duration) - 2))
     _print(console, Text.assemble(
         (f"{result.status:<15}", _STYLES.get(result.status, "bold")), " ", (path, "bold"), ("  " + duration, "dim"),
     ))
@@ -223,11 +226,11 @@ def render_summary(summary: Summary, console: Console, *, base: str | os.PathLik
     if summary.total > 1:
         _section(console, "slowest")
         for source, duration in summary.slowest:
-            _print(console, Text(f"    {format_duration(duration):>10}  {shown_path(source, base)}"))
+            _print(console, Text(f"    {format_duration(duration):>10}  {_cut_path(shown_path(source, base), console.width - 16)}"))
     if summary.timeout_count:
         _section(console, f"timeouts ({summary.timeout_count})")
         for source in summary.timeouts[:5]:
-            _print(console, Text(f"    {shown_path(source, base)}", style="red"))
+            _print(console, Text(f"    {_cut_path(shown_path(source, base), console.width - 4)}", style="red"))
         if summary.timeout_count > 5:
             _print(console, Text(f"    ... and {summary.timeout_count - 5} more", style="dim"))
     if summary.warnings:
@@ -276,7 +279,7 @@ def render_check(report: CheckReport, console: Console) -> None:
         _print(console, Text("  entries:", style="dim"))
         leaking = [(i, r) for i, r in enumerate(report.results, 1) if r.leaks]
         for i, result in leaking[:10]:
-            _print(console, Text(f"    {i:>3}. {shown_path(result.source, base)}", style="dim"))
+            _print(console, Text(f"    {i:>3}. {_cut_path(shown_path(result.source, base), console.width - 9)}", style="dim"))
         if len(leaking) > 10:
             _print(console, Text(f"    ... and {len(leaking) - 10} more (--json lists them all)", style="dim"))
     static: dict[tuple[str, str], list[int]] = {}
