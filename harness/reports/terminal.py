@@ -209,8 +209,15 @@ def render_result(
 # -- a run's summary -------------------------------------------------------------------------------
 
 
-def render_summary(summary: Summary, console: Console, *, base: str | os.PathLike[str] | None = None) -> None:
-    """The closing lines of a run of several documents: counts, durations, slowest, warnings, leaks."""
+def render_summary(
+    summary: Summary | Iterable[ExtensionResult], console: Console, *, base: str | os.PathLike[str] | None = None
+) -> None:
+    """The closing lines of a run of several documents: counts, durations, slowest, warnings, leaks.
+
+    ``summary`` is the run's :class:`Summary`, or its results (summarized here).
+    """
+    if not isinstance(summary, Summary):
+        summary = Summary().add_all(summary)
     parts = [Text(f"{n} {status}", style=_STYLES.get(status, "")) for status, n in summary.status_counts()]
     line = Text(f"{summary.total} document{'s' if summary.total != 1 else ''}: ", style="bold")
     line.append(Text(", ").join(parts))
