@@ -82,11 +82,20 @@ def test_tracebacks_hide_library_frames_unless_asked(extension, capsys):
     assert 'File "extension.py", line 10' in short
     assert "frames of requests/urllib3/vcr/harness hidden (--full-traceback)" in short
     assert "site-packages" not in short and lines_over(short) == []
+    assert "http/client.py" not in short  # the standard library urllib3 called goes with it
     assert main(["run", str(extension), "-d", document, "--full-traceback"]) == 1
     full = capsys.readouterr().out
     assert "urllib3" in full and "hidden" not in full and lines_over(full) == []
     assert main(["run", str(extension), "-d", document, "--json"]) == 1
     assert "site-packages" in json.loads(capsys.readouterr().out)["result"]["reason"]
+
+
+def test_standard_library_frames_the_script_called_itself_stay(make_extension, monkeypatch, capsys):
+    monkeypatch.setenv("COLUMNS", "400")  # whatever the length of the path to the standard library
+    folder = make_extension('import json\njson.loads("{broken")\n', documents={"a.json": {"uri": "https://example.com/a"}})
+    assert main(["run", str(folder)]) == 1
+    out = capsys.readouterr().out
+    assert 'File "extension.py", line 2' in out and "json/decoder.py" in out and "hidden" not in out
 
 
 CHECK_SCRIPT = """

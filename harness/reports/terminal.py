@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import re
+import sysconfig
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -109,29 +110,43 @@ def trim_traceback(text: str) -> str:
 
     The script's own frames are what its author can act on; the library frames between them
     and the exception are noise on a terminal (``--full-traceback`` and ``--json`` keep them).
+    Standard library frames that such a library called (``http/client.py`` under urllib3) go
+    with them; the ones the script called itself (``json.loads``) stay.
     """
     dirs = _package_dirs()
+    stdlib = os.path.join(os.path.realpath(sysconfig.get_paths()["stdlib"]), "")
     out: list[str] = []
     hidden = 0
+    in_library = False
     lines = text.splitlines()
     i = 0
     while i < len(lines):
         match = _FRAME.match(lines[i])
-        if match and os.path.realpath(match["file"]).startswith(dirs):
-            hidden += 1
-            i += 1
-            indent = len(lines[i - 1]) - len(lines[i - 1].lstrip())
-            while i < len(lines) and len(lines[i]) - len(lines[i].lstrip()) > indent and not _FRAME.match(lines[i]):
-                i += 1  # the frame's source line and its ^^^^ markers
-            continue
+        if match:
+            path = os.path.realpath(match["file"])
+            quiet = path.startswith(dirs) or (in_library and path.startswith(stdlib) and "site-packages" not in path)
+            in_library = quiet
+            if quiet:
+                hidden += 1
+                indent = len(lines[i]) - len(lines[i].lstrip())
+                i += 1
+                while i < len(lines) and len(lines[i]) - len(lines[i].lstrip()) > indent and not _FRAME.match(lines[i]):
+                    i += 1  # the frame's source line and its ^^^^ markers
+                continue
+        else:
+            in_library = in_library and lines[i].startswith(" ")
         if hidden:
-            out.append(f"  ... {hidden} frame{'s' if hidden > 1 else ''} of requests/urllib3/vcr/harness hidden (--full-traceback)")
+            out.append(_hidden(hidden))
             hidden = 0
         out.append(lines[i])
         i += 1
     if hidden:
-        out.append(f"  ... {hidden} frame{'s' if hidden > 1 else ''} hidden (--full-traceback)")
+        out.append(_hidden(hidden))
     return "\n".join(out)
+
+
+def _hidden(count: int) -> str:
+    return f"  ... {count} frame{'s' if count > 1 else ''} of requests/urllib3/vcr/harness hidden (--full-traceback)"
 
 
 # -- one result ------------------------------------------------------------------------------------
