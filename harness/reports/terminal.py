@@ -315,12 +315,22 @@ def render_check(report: CheckReport, console: Console) -> None:
 
 
 def render_checks(reports: Sequence[CheckReport], console: Console) -> None:
-    """Every extension's check, then a table by channel when anything was found."""
+    """Every extension's check, a closing line of totals, and a table by channel when anything
+    was found."""
     for report in reports:
         render_check(report, console)
-    if all(report.clean for report in reports):
-        _print(console, Text(f"{len(reports)} extension{'s' if len(reports) != 1 else ''} checked: all clean", style="bold green"))
+    summary = Summary().add_all(result for report in reports for result in report.results)
+    statuses = ", ".join(f"{n} {status}" for status, n in summary.status_counts())
+    findings = sum(len(report.leaks) + len(report.flows) for report in reports)
+    total = Text(
+        f"{len(reports)} extension{'s' if len(reports) != 1 else ''}, "
+        f"{summary.total} document{'s' if summary.total != 1 else ''}" + (f" ({statuses})" if statuses else "") + ": ",
+        style="bold",
+    )
+    if not findings:
+        _print(console, total.append("all clean", style="bold green"))
         return
+    _print(console, total.append(f"{findings} finding{'s' if findings != 1 else ''}", style="bold red"))
     console.print()
     console.print(_channel_table(reports))
 
