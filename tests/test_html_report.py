@@ -118,13 +118,20 @@ def test_the_page_is_self_contained_escaped_and_redacted(report):
     assert not re.search(r"""(src|href)=["']?(https?:)?//""", page)  # no CDN, no external file
     assert "<img src=x" not in page and "&lt;img src=x onerror=alert(1)&gt;" in page
     assert page.count("<script>") == 1
+    # each document's before/after: metadata, permissions, the text stream as a line diff
+    assert '<td>title</td><td class="del">[&#34;alpha&#34;]</td><td class="add">[&#34;ALPHA&#34;]</td>' in page
+    assert '<span class="del">- Share / ACL: allowed GROUP ACME\\Staff (AD)</span>' in page
+    assert '<span class="add">+ level 1 / set 1: allowed GROUP everyone@example.com (Email Security Provider)</span>' in page
+    assert '<span class="del">-&lt;html&gt;&lt;body&gt;&lt;h1&gt;alpha&lt;/h1&gt;' in page
+    assert '<span class="add">+&lt;html&gt;&lt;body&gt;&lt;h1&gt;ALPHA&lt;/h1&gt;' in page
+    assert "RuntimeError: no good &lt;b&gt;boom&lt;/b&gt;" in page and "[REDACTED:api_key]" in page
 
 
 @needs_chromium
 def test_the_report_renders_in_chromium(report, tmp_path):
     shot = tmp_path / "report.png"
     done = chromium(tmp_path, f"--screenshot={shot}", "--window-size=1100,900", "--hide-scrollbars",
-                    report.as_uri() + "#doc-2")
+                    report.as_uri())
     assert shot.is_file(), done.stderr[-2000:]
     width, height, rows = png_pixels(shot.read_bytes())
     assert (width, height) == (1100, 900)
@@ -163,3 +170,6 @@ def test_the_table_filters_and_sorts_from_the_url(report, tmp_path):
     numbers = re.findall(r'<tr[^>]*>\s*<td data-v="(\d+)"', body)
     assert numbers == ["5", "4", "3", "2", "1"] and 'aria-sort="descending"' in body
     assert "5 of 5 shown" in ordered
+    opened = dom(tmp_path, report, "#doc-2")
+    assert re.search(r'<details class="doc" id="doc-2"[^>]*\bopen', opened)
+    assert not re.search(r'<details class="doc" id="doc-1"[^>]*\bopen', opened)
