@@ -173,3 +173,19 @@ def test_the_table_filters_and_sorts_from_the_url(report, tmp_path):
     opened = dom(tmp_path, report, "#doc-2")
     assert re.search(r'<details class="doc" id="doc-2"[^>]*\bopen', opened)
     assert not re.search(r'<details class="doc" id="doc-1"[^>]*\bopen', opened)
+
+
+def test_a_big_batch_keeps_every_row_but_details_only_for_the_first_and_failed(make_extension, tmp_path, monkeypatch):
+    import harness.reports.html as html_report
+
+    monkeypatch.setattr(html_report, "DETAILS", 1)
+    monkeypatch.setattr(html_report, "PROBLEM_DETAILS", 1)
+    titles = ["alpha", "boom", "beta", "leak", "zulu"]
+    folder = make_extension(SCRIPT, name="big", documents={f"{i}.json": doc(t) for i, t in enumerate(titles, 1)})
+    (tmp_path / ".env").write_text(f"VAULT_api_key={SECRET}\n")
+    path = tmp_path / "big.html"
+    main(["run", str(folder), "--quiet", "--env-file", str(tmp_path / ".env"), "--report", str(path)])
+    page = path.read_text(encoding="utf-8")
+    assert page.count('<tr data-status="') == 5
+    assert re.findall(r'<details class="doc" id="doc-(\d+)"', page) == ["1", "2"]  # the first, then the failure
+    assert "3 documents have no details here" in page

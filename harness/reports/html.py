@@ -38,8 +38,13 @@ if TYPE_CHECKING:
 __all__ = ["HtmlReport"]
 
 #: How much of a stream a report shows: the diff's lines, and the characters of a new stream.
-DIFF_LINES = 400
-TEXT_CHARS = 20_000
+DIFF_LINES = 300
+TEXT_CHARS = 10_000
+#: Documents that get a details section: every one up to DETAILS, then only failed or leaking
+#: ones, up to PROBLEM_DETAILS more, so the page of a 100,000-document batch stays openable
+#: (the table keeps a row for every document; the JSON report has everything).
+DETAILS = 2_000
+PROBLEM_DETAILS = 2_000
 
 _ROWS, _DETAILS = "\x00rows\x00", "\x00details\x00"
 
@@ -96,20 +101,33 @@ class HtmlReport(ReportWriter):
         self._rows: IO[str] = tempfile.TemporaryFile("w+", encoding="utf-8")
         self._details: IO[str] = tempfile.TemporaryFile("w+", encoding="utf-8")
         self._count = 0
+        self._omitted = 0
+        self._problems = 0
         self._static: list[dict[str, Any]] = []
         self._template = _env.get_template("document.html.j2")
 
     def add(self, result: ExtensionResult) -> None:
         self._count += 1
+        detailed = self._count <= DETAILS
+        if not detailed and (not result.ok or result.leaks) and self._problems < PROBLEM_DETAILS:
+            detailed = True
+            self._problems += 1
+        if not detailed:
+            self._omitted += 1
         module = self._template.make_module({
             "n": self._count,
             "r": result,
+            "detailed": detailed,
+            # metadata fields set, the permissions (one change however many identities), streams written
+            "change_count": len(result.changes) + (result.permissions_before is not None)
+            + sum(1 for stream in result.document.data_streams if stream.origin == result.extension),
             "changes": result.changes,
-            "permissions": permission_diff(result),
-            "streams": _stream_views(result),
+            "permissions": permission_diff(result) if detailed else [],
+            "streams": _stream_views(result) if detailed else [],
         })
         self._rows.write(str(module.row()))  # type: ignore[attr-defined]
-        self._details.write(str(module.details()))  # type: ignore[attr-defined]
+        if detailed:
+            self._details.write(str(module.details()))  # type: ignore[attr-defined]
 
     def add_static(self, extension: str, script: str, flows: Sequence[Flow]) -> None:
         self._static += [
@@ -123,6 +141,7 @@ class HtmlReport(ReportWriter):
             title=self.title or "ipe run",
             summary=summary,
             static=self._static,
+            omitted=self._omitted,
             created=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
             rows=Markup(_ROWS),
             details=Markup(_DETAILS),
