@@ -7,6 +7,7 @@ The reports are read back as a CI job would: the JSON loaded, the JUnit XML pars
 from __future__ import annotations
 
 import json
+import os
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -115,8 +116,15 @@ def test_several_reports_at_once_and_the_terminal_output_is_unchanged(extension,
     assert run(extension, tmp_path, *args) == 1
     assert all(p.is_file() and p.stat().st_size for p in paths)
     assert not list(tmp_path.glob(".*.part"))  # the temporary files are renamed into place
+    assert all(p.stat().st_mode & 0o044 == 0o044 & ~_umask() for p in paths)  # the umask's mode, not 0600
     out = capsys.readouterr().out
     assert out.count("EXECUTION_ERROR ") >= 1 and "saw ok" in out
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def test_a_run_stopped_by_ctrl_c_still_writes_valid_reports(make_extension, tmp_path, capsys):

@@ -69,6 +69,7 @@ class ReportWriter(ABC):
         try:
             self.finish(summary)
             self.out.close()
+            os.chmod(self._temp, 0o666 & ~_umask())  # mkstemp's 0600 is for the temporary file only
             os.replace(self._temp, self.path)
         except OSError as exc:
             self.discard()
@@ -80,6 +81,12 @@ class ReportWriter(ABC):
         if not self.out.closed:
             self.out.close()
         self._temp.unlink(missing_ok=True)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def report_format(path: str | os.PathLike[str]) -> str:
