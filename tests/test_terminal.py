@@ -133,3 +133,12 @@ def test_check_of_clean_extensions_is_short(make_extension, monkeypatch, capsys)
     assert capsys.readouterr().out.splitlines() == [
         "clean  quiet  (1 SUCCESS; static pass)", "1 extension, 1 document (1 SUCCESS): all clean",
     ]
+
+
+def test_check_quiet_prints_the_totals_and_the_table_only(make_extension, monkeypatch, capsys):
+    monkeypatch.setenv("COLUMNS", "80")
+    folder = make_extension(CHECK_SCRIPT, name="leaky", documents={"a.json": {"uri": "https://example.com/1"}})
+    assert main(["check", str(folder), "--quiet"]) == 3
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "1 extension, 1 document (1 SUCCESS): 4 findings"
+    assert lines[2].split() == ["channel", "leaks", "documents", "static", "keys"] and len(lines) == 5

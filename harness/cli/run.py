@@ -74,6 +74,8 @@ def add_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[ty
     check.add_argument("--timeout", metavar="S", type=timeout, default=None,
                        help="time limit per document in seconds (default: Coveo's 5)")
     check.add_argument("--json", action="store_true", help="print the findings as JSON")
+    check.add_argument("--quiet", "-q", action="store_true",
+                       help="print only the totals and the table of findings by channel")
     _report_option(check)
     check.set_defaults(handler=_check)
 
@@ -131,7 +133,7 @@ def _check(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps([r.to_json() for r in reports], indent=2, ensure_ascii=False))
     else:
-        render_checks(reports, Console(highlight=False))
+        render_checks(reports, Console(highlight=False), quiet=args.quiet)
     return EXIT_OK if all(r.clean for r in reports) else EXIT_LEAK
 
 

@@ -314,10 +314,10 @@ def render_check(report: CheckReport, console: Console) -> None:
         _print(console, Text(f"  note: {limit}", style="dim"))
 
 
-def render_checks(reports: Sequence[CheckReport], console: Console) -> None:
-    """Every extension's check, a closing line of totals, and a table by channel when anything
-    was found."""
-    for report in reports:
+def render_checks(reports: Sequence[CheckReport], console: Console, *, quiet: bool = False) -> None:
+    """Every extension's check (unless ``quiet``), a closing line of totals, and a table by
+    channel when anything was found."""
+    for report in reports if not quiet else ():
         render_check(report, console)
     summary = Summary().add_all(result for report in reports for result in report.results)
     statuses = ", ".join(f"{n} {status}" for status, n in summary.status_counts())
