@@ -91,6 +91,7 @@ COVERAGE: dict[str, dict[str, str]] = {
         "logging": "logging",
         "requests": "url, plain_http, host, socket",
         "leaks": "not output: built from masked places",
+        "permissions_before": "permissions",
     },
     "LogEntry": {
         "comment": "log",
@@ -188,6 +189,10 @@ def walk(result: ExtensionResult, original_permissions: Sequence[Any] | None = N
         yield from _deep(change.after, base + (("a", "after"),), "metadata", f"metadata {name}", success)
         yield from _deep(change.before, base + (("a", "before"),), "metadata", f"metadata {name} (before)", False)
     yield from _document(result, success, original_permissions)
+    if result.permissions_before is not None:  # the item's model before the script changed it
+        for number, permission in enumerate(result.permissions_before):
+            yield from _deep(permission, (("a", "permissions_before"), ("i", number)), "permissions",
+                             f"permissions[{number}] (before)", False)
     for number, request in enumerate(result.requests, 1):
         base = (("a", "requests"), ("i", number - 1))
         yield OutputField("url", "method", plain(request.method) or "", base + (("a", "method"),), request=number)

@@ -10,10 +10,17 @@ diff.  It lives beside the document it belongs to::
     documents/product.expected.json   its golden result
 
 (:attr:`Extension.documents <harness.extension.Extension.documents>` ignores ``*.expected.json``.)
+
+A data stream that is text (``body_text``, ``body_html``, any stream that decodes in Coveo's
+encoding for its name) is stored as ``"text"``, a list of its lines, instead of the Test API's
+base64 ``"inlineContent"``: a changed sentence then shows as a changed line in a review.
+Golden files written before, with base64 everywhere, still compare equal.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import difflib
 import json
 import os
@@ -21,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import HarnessError
+from harness.reports.changes import decode_text
 from harness.result import ExtensionResult
 
 __all__ = ["GOLDEN_SUFFIX", "compare_golden", "golden_json", "golden_path", "golden_text", "write_golden"]
@@ -42,7 +50,27 @@ def golden_json(result: ExtensionResult) -> dict[str, Any]:
         entry.pop("date", None)
         entry.pop("duration", None)
     data.get("harness", {}).pop("source", None)
+    _streams_as_text(data)
     return data
+
+
+def _streams_as_text(data: dict[str, Any]) -> None:
+    """Every text stream's base64 ``inlineContent`` replaced by ``text``, its lines (ends kept)."""
+    for origin in data.get("document", {}).get("dataStreams", []):
+        values = origin.get("values")
+        if not isinstance(values, dict):
+            continue
+        for name, stream in values.items():
+            if not isinstance(stream, dict) or not isinstance(stream.get("inlineContent"), str):
+                continue
+            try:
+                content = base64.b64decode(stream["inlineContent"], validate=True)
+            except (binascii.Error, ValueError):
+                continue
+            text = decode_text(name, content)
+            if text is not None:
+                del stream["inlineContent"]
+                stream["text"] = text.splitlines(keepends=True)
 
 
 def golden_text(result: ExtensionResult) -> str:
@@ -78,6 +106,8 @@ def compare_golden(result: ExtensionResult, path: str | os.PathLike[str]) -> str
         expected = json.loads(expected_text)
     except json.JSONDecodeError as exc:
         raise HarnessError(f"{target}: not JSON (line {exc.lineno}: {exc.msg})") from None
+    if isinstance(expected, dict):
+        _streams_as_text(expected)  # a golden file of the base64-only form
     actual = golden_json(result)
     if expected == actual:
         return None

@@ -100,6 +100,9 @@ class ExtensionResult:
     """The HTTP requests the script sent (mocked or not), in order."""
     leaks: list[Leak] = field(default_factory=list)
     """Every place a vault value got out during the run (see :mod:`harness.leaks`)."""
+    permissions_before: tuple[dict[str, Any], ...] | None = None
+    """The item's permissions as they came in, when the script changed them (None otherwise),
+    so that reports can show the change as they show metadata changes."""
 
     @property
     def ok(self) -> bool:

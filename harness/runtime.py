@@ -293,6 +293,7 @@ def execute(
 
     changes: list[Change] = []
     output = data
+    permissions_before = None
     if document.outcome is not None:
         status, reason = document.outcome
     elif timed_out:
@@ -303,6 +304,8 @@ def execute(
         status, reason = "SUCCESS", ""
         output = document.export()
         changes = [Change(name, _newest(data, name), list(values)) for name, values in document.added_metadata.items()]
+        if output.permissions != data.permissions:
+            permissions_before = data.permissions
 
     warnings = list(document.warnings)
     printed = stdout.parts or stderr.parts
@@ -326,6 +329,7 @@ def execute(
         date=started_at,
         logging=logging_capture.records,
         requests=list(requests_sent),
+        permissions_before=permissions_before,
     )
 
 

@@ -33,7 +33,7 @@ from harness.platform.remote_test import remote_test, test_request
 from harness.platform.settings import REGIONS, load_settings
 from harness.platform.vault_entries import push_vault_entries
 from harness.redaction import Redactor
-from harness.report import render_check
+from harness.reports.terminal import render_check
 from harness.runner import Runner, extension_documents, read_document
 from harness.vault import LocalVault, load_vault
 from harness.vault_api import VISIBILITY_TYPES

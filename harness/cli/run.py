@@ -15,7 +15,9 @@ from harness.document import DocumentData
 from harness.errors import HarnessError
 from harness.extension import find_extensions
 from harness.network import guard_sockets
-from harness.report import render_check, render_result, render_summary
+from harness.reports.progress import Progress
+from harness.reports.terminal import render_checks, render_result, render_summary
+from harness.reports.writer import Reports, report_format
 from harness.result import ExtensionResult
 from harness.runner import Runner, extension_documents, read_document
 from harness.vault import load_vault
@@ -50,6 +52,11 @@ def add_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[ty
                       "(by default a document's cassette is replayed and nothing leaves the machine)")
     run.add_argument("--fail-on-leak", action="store_true",
                      help="exit 3 when a vault value got out anywhere during the run (see ipe check)")
+    run.add_argument("--quiet", "-q", action="store_true",
+                     help="print only the summary, not each document's outcome")
+    run.add_argument("--full-traceback", action="store_true",
+                     help="show the frames of requests, urllib3, vcrpy and the harness in tracebacks")
+    _report_option(run)
     run.set_defaults(handler=_run)
 
     check = commands.add_parser(
@@ -71,7 +78,17 @@ def add_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[ty
                        help="a Coveo snapshot (file or folder): each key of its {{ VAULT.<key> }} placeholders "
                        "gets a canary too")
     check.add_argument("--json", action="store_true", help="print the findings as JSON")
+    check.add_argument("--quiet", "-q", action="store_true",
+                       help="print only the totals and the table of findings by channel")
+    _report_option(check)
     check.set_defaults(handler=_check)
+
+
+def _report_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--report", metavar="FILE", action="append", type=report_path, default=[],
+                        help="also write a report: FILE.json (every result and the summary), FILE.xml "
+                        "(JUnit, for CI) or FILE.html (a page to browse); repeatable")
+
 
 def _run(args: argparse.Namespace) -> int:
     vault = load_vault(env_file=args.env_file, vault_file=args.vault_file)
@@ -79,21 +96,29 @@ def _run(args: argparse.Namespace) -> int:
     documents = [Path(d) for d in args.document] or extension_documents(runner.extension)
     loaded = [read_document(d) for d in documents]  # all read (and validated) before the first run
     results = []
-    console = Console(highlight=False, soft_wrap=True)
-    for document, (data, source) in zip(documents, loaded):
-        result = _run_one(runner, document, data, source, record=args.record, live=args.live)
-        results.append(result)
-        if not args.json:
-            render_result(result, console)
-            console.print()
+    console = Console(highlight=False)
+    base = runner.extension.folder
+    # a bar on stderr only while per-document output is not also going to the terminal
+    progress = Progress(enabled=None if args.quiet or args.json or not console.is_terminal else False)
+    progress.start(len(documents))
+    with Reports(args.report, title=runner.extension.name, progress=progress) as reports:
+        for document, (data, source) in zip(documents, loaded):
+            result = _run_one(runner, document, data, source, record=args.record, live=args.live)
+            reports.add(result)
+            if args.json:
+                results.append(result)
+            elif not args.quiet:
+                render_result(result, console, base=base, full_traceback=args.full_traceback)
+                console.print()
+    summary = reports.summary
     if args.json:
         payload = [r.to_json() for r in results]
         print(json.dumps(payload[0] if len(payload) == 1 else payload, indent=2, ensure_ascii=False))
-    elif len(results) > 1:
-        render_summary(results, console)
-    if args.fail_on_leak and any(r.leaks for r in results):
+    elif summary.total > 1 or args.quiet:
+        render_summary(summary, console, base=base)
+    if args.fail_on_leak and summary.leaks:
         return EXIT_LEAK
-    return EXIT_OK if all(r.ok for r in results) else EXIT_FAILED
+    return EXIT_OK if summary.ok else EXIT_FAILED
 
 
 def _check(args: argparse.Namespace) -> int:
@@ -101,16 +126,30 @@ def _check(args: argparse.Namespace) -> int:
     if not folders:
         raise HarnessError("no EXT given, and no extensions/<name>/extension.py here to check")
     documents = [Path(d) for d in args.document] or None
-    reports = [check_extension(folder, documents, timeout=args.timeout, snapshot=args.snapshot) for folder in folders]
+    reports = []
+    with Reports(args.report, title="ipe check") as files:
+        for folder in folders:
+            report = check_extension(folder, documents, timeout=args.timeout, snapshot=args.snapshot)
+            reports.append(report)
+            for result in report.results:
+                files.add(result)
+            files.add_static(report.extension.name, report.extension.script.name, report.flows)
     if args.json:
         print(json.dumps([r.to_json() for r in reports], indent=2, ensure_ascii=False))
     else:
-        console = Console(highlight=False, soft_wrap=True)
-        for report in reports:
-            render_check(report, console)
+        render_checks(reports, Console(highlight=False), quiet=args.quiet)
     if any(r.leaks or r.flows for r in reports):
         return EXIT_LEAK
     return EXIT_FAILED if any(r.incomplete for r in reports) else EXIT_OK
+
+
+def report_path(text: str) -> Path:
+    """A ``--report`` file whose format is known from its extension (checked before any run)."""
+    try:
+        report_format(text)
+    except HarnessError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return Path(text)
 
 
 def _run_one(
