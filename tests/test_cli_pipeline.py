@@ -85,7 +85,7 @@ def test_explain_shows_each_sub_expression(capsys: pytest.CaptureFixture[str]) -
 def test_without_documents_every_involved_extensions_documents_run(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = ipe(capsys)
     assert code == 1  # parse_revision on remote_work_policy.json (skipped), policy_audience on brand_guide.json
-    assert "5 documents: 3 SUCCESS, 2 REJECTED; 2 step error(s); 0 leak(s)" in out
+    assert "6 documents: 4 SUCCESS, 2 REJECTED; 2 step error(s); 0 leak(s)" in out
     assert all(len(line) <= 80 for line in out.splitlines())
 
 
