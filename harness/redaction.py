@@ -570,9 +570,10 @@ class _Engine:
             text, _MARKER_PREFIX_BYTES, b"]", self.max_content, lambda c: self._valid_content(c.decode("latin-1"))
         )
 
-    def open_marker(self, text: str, after: int) -> int | None:
-        """Where an unfinished marker may start at the end of ``text`` (a stream's buffer)."""
-        i = text.rfind(MARKER_PREFIX, after)
+    def open_marker(self, text: str, after: int, marked: bool = True) -> int | None:
+        """Where an unfinished marker may start at the end of ``text`` (a stream's buffer);
+        ``marked`` False says the text holds no whole marker prefix (the scan saw none)."""
+        i = text.rfind(MARKER_PREFIX, after) if marked else -1
         if i != -1 and text.find("]", i) == -1 and len(text) - i <= len(MARKER_PREFIX) + self.max_content:
             return i
         for k in range(min(len(MARKER_PREFIX) - 1, len(text) - after), 0, -1):
@@ -592,6 +593,12 @@ class _Engine:
 
     # -- matching --------------------------------------------------------------------------
 
+    def scan(self, text: str) -> tuple[list[_Hit], bool]:
+        """Every alias occurrence, unsorted, markers included; and whether ``text`` holds the
+        marker prefix (the fast scanner answers in the same pass)."""
+        hits, marked = self.scanner.scan(text) if len(text) >= self.min_len else ([], None)
+        return hits, MARKER_PREFIX in text if marked is None else marked
+
     def hits(self, text: AnyStr, spans: list[tuple[int, int]] | None = None) -> list[_Hit]:
         """Every alias occurrence not overlapping a marker, sorted by start."""
         if len(text) < self.min_len:
@@ -603,6 +610,11 @@ class _Engine:
             if marked is None:
                 marked = MARKER_PREFIX in text if isinstance(text, str) else _MARKER_PREFIX_BYTES in text
             spans = self.spans(text) if marked else []
+        return self.outside(hits, spans)
+
+    @staticmethod
+    def outside(hits: list[_Hit], spans: list[tuple[int, int]]) -> list[_Hit]:
+        """The hits that do not overlap a marker, sorted by start."""
         if spans:
             starts = [s for s, _ in spans]
             kept = []
@@ -856,11 +868,12 @@ class RedactingStream:
         if horizon <= 0:
             self._buffer = buffer
             return ""
-        spans = engine.spans(buffer) if MARKER_PREFIX[0] in buffer else []
-        opening = engine.open_marker(buffer, spans[-1][1] if spans else 0)
+        found, marked = engine.scan(buffer)
+        spans = engine.spans(buffer) if marked else []
+        opening = engine.open_marker(buffer, spans[-1][1] if spans else 0, marked)
         if opening is not None and opening < horizon:
             horizon = opening
-        ranges = engine.merge(engine.hits(buffer, spans))
+        ranges = engine.merge(engine.outside(found, spans))
         cut = horizon
         done = 0
         for start, end, _ in ranges:
