@@ -373,7 +373,7 @@ _Hit = tuple[int, int, _Value]  # (start, end, value)
 
 ENGINE_VARIABLE = "IPE_REDACTION_ENGINE"
 """Environment variable naming the engine to use (``hyperscan`` or ``pyahocorasick``), read
-whenever a redactor builds its engine; unset, unknown or unavailable means the fastest available."""
+when a :class:`Redactor` is created; unset, unknown or unavailable means the fastest available."""
 
 hyperscan: Any
 try:  # a wheel for x86-64 (Linux, Windows, macOS) and Apple silicon only: see pyproject
@@ -541,8 +541,10 @@ def _char_offsets(data: bytes, offsets: Iterable[int]) -> dict[int, int]:
     return out
 
 
-def _scanner(words: list[str], values: list[_Value], codec: str) -> _AhoCorasickScanner | _HyperscanScanner:
-    if selected_engine() == "hyperscan":
+def _scanner(
+    words: list[str], values: list[_Value], codec: str, engine: str
+) -> _AhoCorasickScanner | _HyperscanScanner:
+    if engine == "hyperscan":
         try:
             return _HyperscanScanner(words, values, codec)
         except Exception:  # noqa: BLE001 - an alias Hyperscan refuses, or a CPU it does not support
@@ -562,12 +564,12 @@ class _Engine:
     the engine of :meth:`Redactor.find_bytes`, whose text is bytes decoded as latin-1.
     """
 
-    def __init__(self, patterns: Mapping[str, list[_Entry]], labels: Iterable[str], codec: str) -> None:
+    def __init__(self, patterns: Mapping[str, list[_Entry]], labels: Iterable[str], codec: str, engine: str) -> None:
         words = list(patterns)
         values: list[_Value] = [
             (len(word), tuple(entries), tuple(sorted({e[2] for e in entries}))) for word, entries in patterns.items()
         ]
-        self.scanner = _scanner(words, values, codec)
+        self.scanner = _scanner(words, values, codec, engine)
         self.labels = frozenset(labels)
         self.max_len = max(map(len, words))
         self.min_len = min(map(len, words))
@@ -589,7 +591,7 @@ class _Engine:
         return all(p in labels for p in pieces) and all(a < b for a, b in pairwise(pieces))
 
     def spans(self, text: AnyStr) -> list[tuple[int, int]]:
-        """Complete markers in ``text`` (sorted, never overlapping); bytes are read as latin-1."""
+        """Complete markers in ``text`` (sorted, never overlapping); bytes are read with the codec."""
         if isinstance(text, str):
             return _marker_spans(text, MARKER_PREFIX, "]", self.max_content, self._valid_content)
         codec, errors = self.codec, self.errors
@@ -786,7 +788,11 @@ class Redactor:
         """Keys whose values are masked."""
         self.short_keys: tuple[str, ...] = tuple(short)
         """Keys whose values are not masked: shorter than ``min_length`` once stripped."""
-        self._engine = _Engine(patterns, (s[1] for s in self._sources), "utf-8") if patterns else None
+        # Chosen once: the bytes engine, built later, uses the same one.
+        self._engine_name = selected_engine()
+        self._engine = (
+            _Engine(patterns, (s[1] for s in self._sources), "utf-8", self._engine_name) if patterns else None
+        )
         self._bytes_engine: _Engine | None = None
 
     def __bool__(self) -> bool:
@@ -861,7 +867,7 @@ class Redactor:
                         found.setdefault(encoded, _name(codec, inner))
                 for view, family in found.items():
                     patterns.setdefault(view, []).append((key, family, view_label))
-            self._bytes_engine = _Engine(patterns, labels, "latin-1")
+            self._bytes_engine = _Engine(patterns, labels, "latin-1", self._engine_name)
         return self._bytes_engine
 
 
