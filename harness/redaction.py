@@ -436,15 +436,19 @@ _CONTINUATION = bytes(range(0x80, 0xC0))
 
 class _HyperscanScanner:
     """Intel Hyperscan: SIMD literal matching at 1-5 GB/s.  It scans bytes, so ``str`` text
-    is scanned as UTF-8 (ASCII text as is, where byte and character offsets agree) and the
-    few hit offsets are converted back to characters.  UTF-8 (with lone surrogates passed
-    through) is a prefix code, so a byte match of an alias is exactly a character match."""
+    is scanned as ASCII or Latin-1 where it fits (byte and character offsets agree; a second
+    database of the aliases that fit in Latin-1 is compiled on first need), and as UTF-8
+    otherwise, the few hit offsets being converted back to characters.  UTF-8 (with lone
+    surrogates passed through) is a prefix code, so a byte match of an alias is exactly a
+    character match."""
 
     name = "hyperscan"
 
     def __init__(self, words: list[str], values: list[_Value], codec: str) -> None:
         self.codec = codec
+        self.words = words
         self.values = values
+        self.narrow: _HyperscanScanner | _NoScanner | None = None  # the Latin-1 database, once needed
         self.patterns = [word.encode(codec, "surrogatepass" if codec == "utf-8" else "strict") for word in words]
         probes: dict[bytes, list[int]] = {}
         for index, pattern in enumerate(self.patterns):
@@ -464,7 +468,7 @@ class _HyperscanScanner:
         return database
 
     def __getstate__(self) -> dict[str, Any]:  # a compiled database does not pickle: recompile
-        return {k: v for k, v in self.__dict__.items() if k != "database"}
+        return {k: v for k, v in self.__dict__.items() if k != "database"} | {"narrow": None}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
@@ -480,6 +484,9 @@ class _HyperscanScanner:
         elif text.isascii():
             data, same = text.encode("ascii"), True
         else:
+            narrow = _latin1(text)
+            if narrow is not None:
+                return self._narrow().scan(narrow)
             data, same = text.encode("utf-8", "surrogatepass"), False
         found = self._probe_ends(data)
         if not found:
@@ -507,6 +514,14 @@ class _HyperscanScanner:
         chars = _char_offsets(data, {end for _, end in ends})
         return [(chars[end] - values[i][0], chars[end], values[i]) for i, end in ends], marked
 
+    def _narrow(self) -> _HyperscanScanner | _NoScanner:
+        """The scanner of Latin-1 text: the aliases whose characters all fit in a byte."""
+        if self.narrow is None:
+            fit = [(w, v) for w, v in zip(self.words, self.values) if _latin1(w) is not None]
+            words, values = [w for w, _ in fit], [v for _, v in fit]
+            self.narrow = _HyperscanScanner(words, values, "latin-1") if fit else _NoScanner()
+        return self.narrow
+
     def _probe_ends(self, data: bytes) -> list[tuple[int, int]]:
         """(probe id, end in bytes) of every probe occurrence."""
         found: list[tuple[int, int]] = []
@@ -527,6 +542,22 @@ class _HyperscanScanner:
             # a probe starting in the overlap is found again by the next block
             found[before:] = [f for f in found[before:] if f[1] - lengths[f[0]] < offset + _HS_BLOCK]
         return found
+
+
+class _NoScanner:
+    """Finds nothing: no alias can occur in the text."""
+
+    @staticmethod
+    def scan(text: str | bytes) -> tuple[list[_Hit], bool | None]:
+        return [], None
+
+
+def _latin1(text: str) -> bytes | None:
+    """``text`` in Latin-1 (a copy, for text stored one byte a character), or None."""
+    try:
+        return text.encode("latin-1")
+    except UnicodeEncodeError:
+        return None
 
 
 def _char_offsets(data: bytes, offsets: Iterable[int]) -> dict[int, int]:
@@ -579,7 +610,7 @@ class _Engine:
         self.max_content_bytes = len(",".join(self.labels).encode(codec, self.errors))
         self.markers: dict[tuple[str, ...], str] = {}
         self.byte_markers: dict[tuple[str, ...], bytes] = {}
-        # Rendering non-ASCII text in bytes and decoding it once beats slicing and joining
+        # Rendering text beyond Latin-1 in bytes and decoding it once beats slicing and joining
         # str: slices of wide text are re-compacted one by one, then widened again.
         self.render_in_bytes = isinstance(self.scanner, _HyperscanScanner) and codec == "utf-8"
 
@@ -692,7 +723,7 @@ class _Engine:
         return empty.join(pieces)
 
     def redact(self, text: AnyStr) -> AnyStr:
-        if isinstance(text, str) and self.render_in_bytes and not text.isascii():
+        if isinstance(text, str) and self.render_in_bytes and not text.isascii() and _latin1(text) is None:
             data = text.encode("utf-8", "surrogatepass")
             out = self.redact(data)
             return text if out is data else out.decode("utf-8", "surrogatepass")

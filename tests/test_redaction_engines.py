@@ -182,3 +182,14 @@ def test_non_ascii_keys_and_text_keep_markers_whole(engine: str) -> None:
     assert r.redact(once) == once
     assert r.find(once) == []
     assert r.redact_bytes(text.encode()) == once.encode()
+
+
+@both_engines
+@pytest.mark.parametrize("filler", ["café crème ß ÿ \x00 ", "Grüße 😀 ", "ключ € "])
+def test_latin1_and_wider_text(filler: str) -> None:
+    secrets: dict[str, object] = {"fr": "fake-crème-brûlée", "euro": "fake-€-price", "de": "fake-straße-42"}
+    text = filler.join(["", "fake-crème-brûlée", b64("fake-straße-42"), "[REDACTED:fr]", "fake-straße-42", ""])
+    r = assert_same(secrets, text, [3, 30, 60])
+    expected = filler.join(["", "[REDACTED:fr]", "[REDACTED:de]", "[REDACTED:fr]", "[REDACTED:de]", ""])
+    assert r.redact(text) == expected
+    assert r.redact(expected) == expected
