@@ -127,7 +127,16 @@ from urllib.parse import quote, quote_plus
 
 import ahocorasick  # pyahocorasick ships no type hints (ignored in pyproject)
 
-__all__ = ["DEFAULT_MIN_LENGTH", "MARKER_PREFIX", "Match", "RedactingStream", "Redactor"]
+__all__ = [
+    "DEFAULT_MIN_LENGTH",
+    "ENGINES",
+    "ENGINE_VARIABLE",
+    "MARKER_PREFIX",
+    "Match",
+    "RedactingStream",
+    "Redactor",
+    "selected_engine",
+]
 
 DEFAULT_MIN_LENGTH = 6
 MARKER_PREFIX = "[REDACTED:"
