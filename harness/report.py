@@ -54,7 +54,7 @@ def render_result(result: ExtensionResult, console: Console) -> None:
         (result.extension, "bold"),
         " <- ",
         result.source,
-        (f"  {result.duration:.1f} ms", "dim"),
+        (f"  {result.duration * 1000:.1f} ms", "dim"),
     )
     console.print(header)
     if result.reason:
