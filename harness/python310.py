@@ -94,11 +94,6 @@ MISSING_IN_310: dict[str, dict[str, str]] = {
     "statistics": {"kde": "3.13"},
 }
 
-#: Calls that exist in 3.10 but accept less there: ``module.attribute`` -> what differs.
-NARROWER_IN_310: dict[tuple[str, str], str] = {
-    ("datetime", "fromisoformat"): "in 3.10 it reads only what isoformat() writes (no 'Z' suffix, no basic format)",
-}
-
 INTERPRETER_WARNING_PREFIX = "the harness runs Python "
 
 
@@ -246,9 +241,6 @@ def static_warnings(source: str, script: Path, packages: Iterable[str] | None = 
             if added is not None:
                 what = module if name == "" else f"{module}.{name}"
                 found.append((line, f"line {line}: {what} is new in Python {added}: Coveo runs 3.10, where the script fails"))
-            narrower = NARROWER_IN_310.get((module, name))
-            if narrower is not None:
-                found.append((line, f"line {line}: {module}.{name}: {narrower}"))
         for name, line in scan.names:
             found.append((line, f"line {line}: {name} is new in Python {MISSING_IN_310['builtins'][name]}: "
                           "Coveo runs 3.10, where the script fails (NameError)"))
