@@ -136,8 +136,12 @@ class ExtensionResult:
         return [entry.comment for entry in self.logs if entry.severity == wanted]
 
     def stream(self, name: str) -> bytes | None:
-        """The newest content of data stream ``name`` (case-insensitive), or None when it has none."""
-        found = [s.content for s in self.document.data_streams if s.name.lower() == name.lower()]
+        """The newest content of data stream ``name`` (case-insensitive; a Test API key such as
+        ``THUMBNAIL`` names its stream, ``$thumbnail$``), or None when it has none."""
+        from harness.document import STREAM_NAMES  # imports this module: read when called
+
+        wanted = STREAM_NAMES.get(name.upper(), name.lower())
+        found = [s.content for s in self.document.data_streams if s.name.lower() == wanted]
         return found[-1] if found else None
 
     def describe(self) -> str:
