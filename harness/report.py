@@ -139,4 +139,6 @@ def render_check(report: CheckReport, console: Console) -> None:
         console.print(table)
     for limit in report.limits:
         console.print(Text(f"  note: {limit}", style="dim"))
+    for warning in report.python:
+        console.print(Text(f"  python: {warning}", style="yellow"))
     console.print()
