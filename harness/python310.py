@@ -116,7 +116,7 @@ def syntax_error_310(source: str, filename: str) -> SyntaxError | None:
         ast.parse(source, filename, feature_version=COVEO_PYTHON)
     except SyntaxError as exc:
         exc.msg = f"{exc.msg} (Coveo runs Python 3.10)"
-        return exc
+        return exc.with_traceback(None)  # the error is the script's: no frame of ast.parse
     return None
 
 
