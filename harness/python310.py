@@ -23,6 +23,7 @@ Three checks, all static (no script code runs) and made once per loaded extensio
 from __future__ import annotations
 
 import ast
+import functools
 import sys
 from collections.abc import Iterable
 from pathlib import Path
@@ -97,6 +98,7 @@ MISSING_IN_310: dict[str, dict[str, str]] = {
 INTERPRETER_WARNING_PREFIX = "the harness runs Python "
 
 
+@functools.cache
 def interpreter_warning() -> str | None:
     """The warning every run carries when the interpreter is not Coveo's 3.10, else None."""
     if sys.version_info[:2] == COVEO_PYTHON:
