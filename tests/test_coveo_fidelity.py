@@ -396,3 +396,29 @@ def test_allowed_packages_are_overridden_in_pyproject_and_ipe_check_reports_impo
     (report,) = json.loads(capsys.readouterr().out)
     assert len(report["python"]) == 1
     assert report["python"][0].startswith("line 2: import 'rich'") and "pyproject.toml" in report["python"][0]
+
+
+def test_json_dumps_of_document_objects_gives_coveos_json_form(tmp_path):
+    script = """
+        import datetime, json
+        document.add_meta_data({'when': datetime.datetime(2024, 1, 1, tzinfo=datetime.timezone(datetime.timedelta(hours=5)))})
+        log(json.dumps(document))
+        log(json.dumps(document.get_meta_data()[0]))
+        log(repr(document.get_meta_data_value('when')[0].year))
+    """
+    folder = extension(tmp_path, script, {"requiredDataStreams": ["BODY_TEXT"]})
+    document = {"uri": "u", "metadata": {"Crawler": {"Title": "T"}}, "dataStreams": {"body_text": "x"},
+                "permissions": [{"name": "L", "permissionSets": [{"permissions": [{"identity": "a", "identityType": "USER"}]}]}]}
+    result = harness.run_extension(folder, document, vault={})
+    assert result.status == "SUCCESS", result.reason
+    whole, first, year = result.log_texts
+    assert json.loads(whole) == {
+        "URI": "u",
+        "MetaData": [{"Origin": "crawler", "Values": {"title": ["T"]}}, {"Origin": "ext", "Values": {"when": [1704067200]}}],
+        "DataStreams": [{"Origin": "crawler", "Name": "body_text"}],
+        "Permissions": [{"Name": "L", "PermissionSets": [{"Name": "", "AllowAnonymous": False, "AllowedPermissions": [
+            {"Identity": "a", "IdentityType": "user", "SecurityProvider": "", "AdditionalInfo": {}}], "DeniedPermissions": []}]}],
+    }
+    assert json.loads(first) == {"Origin": "crawler", "Values": {"title": ["T"]}}
+    assert year == "2024"  # the script reads back the datetime it added; only the result encodes it
+    assert result.added_metadata == {"when": [1704067200]}  # wall-clock seconds: the offset cancels out
