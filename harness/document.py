@@ -183,6 +183,13 @@ class CaseInsensitiveDict(dict[Any, Any]):
         for key, value in dict(*args, **kwargs).items():
             self[key] = value
 
+    @classmethod
+    def of_lowered(cls, values: Mapping[str, Any]) -> CaseInsensitiveDict:
+        """One built from keys already lower-cased (the item's metadata): no per-key work."""
+        made = cls()
+        dict.update(made, values)
+        return made
+
 
 class MetaDataValue:
     """One origin's metadata: ``.origin`` (lower-cased) and ``.values`` (case-insensitive dict)."""
@@ -191,7 +198,7 @@ class MetaDataValue:
 
     def __init__(self, origin: str, values: Mapping[str, Any] | None = None) -> None:
         self._origin: str = origin.lower()
-        self._values = CaseInsensitiveDict(values or {})
+        self._values = values if type(values) is CaseInsensitiveDict else CaseInsensitiveDict(values or {})
 
     @property
     def origin(self) -> str:
@@ -520,8 +527,10 @@ class Document:
         """The item's metadata as MetaDataValue objects, built once per run (a script that
         changes a list it read sees its change on the next read, as in Coveo)."""
         if self._metadata is None:
+            lowered = CaseInsensitiveDict.of_lowered
             self._metadata = [
-                MetaDataValue(origin, {k: list(v) for k, v in values.items()}) for origin, values in self._data.metadata
+                MetaDataValue(origin, lowered({k.lower(): list(v) for k, v in values.items()}))
+                for origin, values in self._data.metadata
             ]
         return self._metadata
 
@@ -541,9 +550,10 @@ class Document:
         if reverse and own:
             return self._added[key]
         entries = self._current()
+        has, get = dict.__contains__, dict.__getitem__  # ``key`` is lower-cased already
         for entry in reversed(entries) if reverse else entries:
-            if (not wanted or wanted == entry.origin) and key in entry.values:
-                found: list[Any] = entry.values[key]
+            if (not wanted or wanted == entry.origin) and has(entry.values, key):
+                found: list[Any] = get(entry.values, key)
                 return found
         if own:
             return self._added[key]
