@@ -4,7 +4,14 @@ The manifest follows the Extensions API model (``name``, ``description``, ``apiV
 ``requiredDataStreams``, ``useVault``) plus local-only keys: ``id`` (the Coveo extension id,
 used to match vault scopes), ``stage`` (``pre`` or ``post``), ``parameters`` (defaults for
 local runs) and ``allowedHosts`` (the hosts vault values may be sent to: a list for every key,
-or an object of key -> list; ``*.example.com`` wildcards allowed).
+or an object of key -> list; ``*.example.com`` wildcards allowed).  Any other key is an error
+naming it and the closest valid one (``apiVersoin`` -> ``apiVersion``).
+
+The manifest is honoured as Coveo honours it: only the ``requiredDataStreams`` reach the script
+and ``"useVault": false`` empties its ``vault_parameters`` (see :mod:`harness.document`,
+:mod:`harness.unused_vault`).  A script without a manifest declares nothing, so it sees every
+stream and its vault.  At load, the script is also checked against Coveo's Python 3.10 and
+packages (:mod:`harness.python310`).
 """
 
 from __future__ import annotations

@@ -264,7 +264,8 @@ def execute(
     harness see those at once.
     """
     started_at = time.time()
-    document = Document(data, extension.name, extension.api_version, extension.required_data_streams)
+    streams = extension.required_data_streams if extension.manifest is not None else None  # no manifest: all
+    document = Document(data, extension.name, extension.api_version, streams)
     stdout, stderr = _Capture("<stdout>"), _Capture("<stderr>")
     error: BaseException | None = None
     timed_out = interrupted = False

@@ -423,3 +423,10 @@ def test_json_dumps_of_document_objects_gives_coveos_json_form(tmp_path):
     assert json.loads(first) == {"Origin": "crawler", "Values": {"title": ["T"]}}
     assert year == "2024"  # the script reads back the datetime it added; only the result encodes it
     assert result.added_metadata == {"when": [1704067200]}  # wall-clock seconds: the offset cancels out
+
+
+def test_a_script_without_a_manifest_sees_every_stream(tmp_path):
+    script = tmp_path / "alone.py"
+    script.write_text("log(document.get_data_stream('body_html').read())\n", encoding="utf-8")
+    result = harness.run_extension(script, {"uri": "u", "dataStreams": {"body_html": "<p>x</p>"}}, vault={})
+    assert result.log_texts == ["<p>x</p>"]
