@@ -42,6 +42,9 @@ class CheckReport:
     """Static findings: flows from a vault value to an output, with their script line."""
     limits: list[str] = field(default_factory=list)
     """What the static pass could not follow in this script."""
+    python: list[str] = field(default_factory=list)
+    """What would differ in Coveo's Python 3.10 and packages: imports Coveo lacks, 3.11+ names
+    (see :mod:`harness.python310`), each naming its line.  Warnings: they do not make it unclean."""
 
     @property
     def leaks(self) -> list[tuple[str, Leak]]:
@@ -77,6 +80,7 @@ class CheckReport:
                 for f in self.flows
             ],
             "limits": list(self.limits),
+            "python": list(self.python),
         }
 
 
@@ -97,7 +101,7 @@ def check_extension(
     loaded = load_extension(extension)
     extra = [p.key for p in load_snapshot(snapshot)] if snapshot is not None else []
     canaries = CanaryVault.for_extension(loaded, load_vault() if vault is None else vault, extra)
-    report = CheckReport(loaded)
+    report = CheckReport(loaded, python=list(loaded.static_warnings))
     if loaded.code is not None:
         static = find_flows(loaded.source, str(loaded.script))
         report.flows, report.limits = list(static.flows), list(static.limits)

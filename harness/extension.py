@@ -4,11 +4,19 @@ The manifest follows the Extensions API model (``name``, ``description``, ``apiV
 ``requiredDataStreams``, ``useVault``) plus local-only keys: ``id`` (the Coveo extension id,
 used to match vault scopes), ``stage`` (``pre`` or ``post``), ``parameters`` (defaults for
 local runs) and ``allowedHosts`` (the hosts vault values may be sent to: a list for every key,
-or an object of key -> list; ``*.example.com`` wildcards allowed).
+or an object of key -> list; ``*.example.com`` wildcards allowed).  Any other key is an error
+naming it and the closest valid one (``apiVersoin`` -> ``apiVersion``).
+
+The manifest is honoured as Coveo honours it: only the ``requiredDataStreams`` reach the script
+and ``"useVault": false`` empties its ``vault_parameters`` (see :mod:`harness.document`,
+:mod:`harness.unused_vault`).  A script without a manifest declares nothing, so it sees every
+stream and its vault.  At load, the script is also checked against Coveo's Python 3.10 and
+packages (:mod:`harness.python310`).
 """
 
 from __future__ import annotations
 
+import difflib
 import linecache
 import os
 from dataclasses import dataclass, field
@@ -18,6 +26,7 @@ from typing import Any
 
 from harness.errors import HarnessError, json_path, load_json_file
 from harness.params import parameter_text
+from harness.python310 import static_warnings, syntax_error_310
 
 __all__ = ["Extension", "find_extensions", "load_extension", "SCRIPT_NAME", "MANIFEST_NAME"]
 
@@ -27,6 +36,16 @@ MANIFEST_NAME = "extension.json"
 _API_VERSIONS = ("v1", "v2")
 _STAGES = ("pre", "post")
 _DATA_STREAMS = ("BODY_TEXT", "BODY_HTML", "BODY_MARKDOWN", "THUMBNAIL", "DOCUMENT_DATA")
+
+#: Every key a manifest may hold: the Extensions API's EditExtensionModel and ExtensionModel
+#: (what ``GET /extensions/{id}`` returns, so a pulled extension loads as is), then the
+#: harness's local keys.  Any other key is a typo, reported with the closest valid key.
+MANIFEST_KEYS = (
+    "name", "description", "content", "apiVersion", "language", "requiredDataStreams", "useVault", "enabled",
+    "id", "versionId", "status", "usedBy", "createdDate", "lastModified", "timeout", "projectIds",
+    "groupsThatCanEdit", "apiKeysThatCanEdit",
+    "stage", "parameters", "allowedHosts",
+)
 
 
 @dataclass
@@ -41,6 +60,8 @@ class Extension:
     stage: str = "pre"
     required_data_streams: list[str] = field(default_factory=list)
     use_vault: bool = False
+    use_vault_stated: bool = False
+    """Whether the manifest says ``useVault`` at all: only an explicit ``false`` empties the vault."""
     parameters: dict[str, str] = field(default_factory=dict)
     allowed_hosts: dict[str, list[str]] = field(default_factory=dict)
     """Vault key -> host patterns its value may be sent to; ``"*"`` is the default for every key."""
@@ -50,6 +71,28 @@ class Extension:
     code: CodeType | None = None
     """The compiled script, or None when it does not compile (see ``syntax_error``)."""
     syntax_error: SyntaxError | None = None
+    static_warnings: list[str] = field(default_factory=list)
+    """What differs in Coveo's Python 3.10 and packages, found without running the script
+    (imports of packages Coveo lacks, standard-library names 3.10 lacks), each naming its line."""
+
+    @property
+    def traceback_name(self) -> str:
+        """The file name Coveo gives the script in tracebacks: ``<organization>--<extension part>``.
+
+        An extension id is ``<organization id>-<its own part>``; Coveo's Test API names the
+        script after both, joined by two hyphens (``mycoveocloudv2organizationg8tp8wu3--
+        vwlyqfbtjkotxqkmrxqjcbcpoy`` in its OpenAPI example).  Without an id (an extension
+        never pushed) it is ``extension.py``, the file the user edits.
+        """
+        if self.id and "-" in self.id:
+            organization, _, part = self.id.rpartition("-")
+            return f"{organization}--{part}"
+        return SCRIPT_NAME
+
+    @property
+    def vault_disabled(self) -> bool:
+        """The manifest says ``"useVault": false``: Coveo gives the script an empty vault."""
+        return self.use_vault_stated and not self.use_vault
 
     @property
     def folder(self) -> Path:
@@ -153,9 +196,14 @@ def _build(script: Path, manifest: Path | None) -> Extension:
         len(extension.source), None, extension.source.splitlines(True), filename
     )
     try:
-        extension.code = compile(extension.source, filename, "exec", dont_inherit=True)
+        code = compile(extension.source, filename, "exec", dont_inherit=True)
     except (SyntaxError, ValueError) as exc:
         extension.syntax_error = exc if isinstance(exc, SyntaxError) else SyntaxError(str(exc))
+        return extension
+    extension.syntax_error = syntax_error_310(extension.source, filename)  # 3.11+ syntax fails in Coveo
+    if extension.syntax_error is None:
+        extension.code = code
+        extension.static_warnings = static_warnings(extension.source, script)
     return extension
 
 
@@ -165,6 +213,9 @@ def _apply_manifest(extension: Extension, data: Any, manifest: Path) -> None:
 
     if not isinstance(data, dict):
         raise HarnessError(f"{manifest}: {json_path()}: expected an object (the extension's manifest)")
+    for key in data:
+        if key not in MANIFEST_KEYS:
+            raise fail(key, f"unknown key{closest(key, MANIFEST_KEYS)}")
     for key in ("name", "id", "description"):
         if key in data and not isinstance(data[key], str):
             raise fail(key, "expected a string")
@@ -187,6 +238,7 @@ def _apply_manifest(extension: Extension, data: Any, manifest: Path) -> None:
     if not isinstance(data.get("useVault", False), bool):
         raise fail("useVault", "expected true or false")
     extension.use_vault = data.get("useVault", False)
+    extension.use_vault_stated = "useVault" in data
     parameters = data.get("parameters", {})
     if not isinstance(parameters, dict) or any(isinstance(v, (dict, list)) for v in parameters.values()):
         raise fail("parameters", "expected an object of parameter name -> string")
@@ -199,3 +251,10 @@ def _apply_manifest(extension: Extension, data: Any, manifest: Path) -> None:
     ):
         raise fail("allowedHosts", "expected a list of host names, or an object of vault key -> list of host names")
     extension.allowed_hosts = {str(k): list(v) for k, v in hosts.items()}
+
+
+def closest(key: str, valid: tuple[str, ...] | list[str]) -> str:
+    """`` (did you mean 'x'?)`` with the valid key closest to ``key`` (any case), or ``''``."""
+    lowered = {v.lower(): v for v in valid}
+    match = difflib.get_close_matches(key.lower(), list(lowered), n=1, cutoff=0.6)
+    return f" (did you mean {lowered[match[0]]!r}?)" if match else f" (expected one of {', '.join(valid)})"

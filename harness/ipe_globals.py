@@ -19,7 +19,7 @@ from __future__ import annotations
 
 __all__: list[str] = []
 
-_NAMES = ("document", "log", "parameters", "vault_parameters")
+_NAMES = ("document", "document_api", "log", "parameters", "vault_parameters")
 
 
 def __getattr__(name: str) -> object:

@@ -19,9 +19,16 @@ if TYPE_CHECKING:
     from harness.outbound import OutgoingRequest
     from harness.redaction import Redactor
 
-__all__ = ["Change", "ExtensionResult", "LogEntry", "LoggingRecord", "STATUSES"]
+__all__ = ["Change", "ExtensionResult", "LogEntry", "LoggingRecord", "SKIP_STATUS", "STATUSES"]
 
 STATUSES = ("SUCCESS", "REJECTED", "SKIPPED", "EXECUTION_ERROR", "TIMEOUT")
+"""The statuses of a run.  ``SKIPPED`` is the harness's own: Coveo's Test API status enum is
+SUCCESS, REJECTED, EXECUTION_ERROR, TIMEOUT, DISABLED, and its runner records nothing when
+``document.skip()`` is called (see ``docs/coveo-behaviour.md``)."""
+
+SKIP_STATUS = "SUCCESS"
+"""What the Test API JSON (``--json``, :meth:`ExtensionResult.to_json`) says for a skipped run:
+``SUCCESS`` with the item unchanged; ``harness.status`` and ``harness.skipReason`` tell the skip."""
 
 
 @dataclass(frozen=True)
@@ -33,14 +40,14 @@ class LogEntry:
     date: float
     """Seconds since the epoch when the script logged it."""
     duration: float
-    """Milliseconds since the script started."""
+    """Seconds since the script started (Coveo's Test API gives log durations in seconds)."""
 
     def to_json(self) -> dict[str, Any]:
         return {
             "comment": self.comment,
             "severity": self.severity,
             "date": _iso(self.date),
-            "duration": round(self.duration, 3),
+            "duration": round(self.duration, 9),
             "fields": {},
         }
 
@@ -83,7 +90,7 @@ class ExtensionResult:
     document: DocumentData
     """The item as it leaves the extension (the input again unless the status is SUCCESS)."""
     duration: float
-    """Milliseconds the script ran."""
+    """Seconds the script ran (the Test API's ``duration`` is in seconds, e.g. ``0.004000055``)."""
     changes: list[Change] = field(default_factory=list)
     """The metadata the script added or changed (empty unless SUCCESS)."""
     stdout: str = ""
@@ -132,8 +139,12 @@ class ExtensionResult:
         return [entry.comment for entry in self.logs if entry.severity == wanted]
 
     def stream(self, name: str) -> bytes | None:
-        """The newest content of data stream ``name`` (case-insensitive), or None when it has none."""
-        found = [s.content for s in self.document.data_streams if s.name.lower() == name.lower()]
+        """The newest content of data stream ``name`` (case-insensitive; a Test API key such as
+        ``THUMBNAIL`` names its stream, ``$thumbnail$``), or None when it has none."""
+        from harness.document import STREAM_NAMES  # imports this module: read when called
+
+        wanted = STREAM_NAMES.get(name.upper(), name.lower())
+        found = [s.content for s in self.document.data_streams if s.name.lower() == wanted]
         return found[-1] if found else None
 
     def describe(self) -> str:
@@ -201,8 +212,9 @@ class ExtensionResult:
                 "dataStreams": [{"origin": o, "values": v} for o, v in streams.items()],
             },
             "logs": [entry.to_json() for entry in self.logs],
-            "result": {"status": self.status, "reason": self.reason},
-            "duration": round(self.duration, 3),
+            "result": self._result_json(),
+            "duration": round(self.duration, 9),
+            "dataStreamUris": [],
             "harness": {
                 "extension": self.extension,
                 "source": self.source,
@@ -212,5 +224,19 @@ class ExtensionResult:
                 "logging": [record.to_json() for record in self.logging],
                 "requests": [{"method": r.method, "url": r.url} for r in self.requests],
                 "leaks": [leak.to_json() for leak in self.leaks],
+                **self._skip_json(),
             },
         }
+
+    def _result_json(self) -> dict[str, str]:
+        """``result`` with a status of Coveo's enum: a skip is ``SUCCESS`` (see :data:`SKIP_STATUS`)."""
+        if self.status == "SKIPPED":
+            return {"status": SKIP_STATUS, "reason": ""}
+        return {"status": self.status, "reason": self.reason}
+
+    def _skip_json(self) -> dict[str, str]:
+        """What the Test API cannot say about a skip: that it happened, and why."""
+        if self.status != "SKIPPED":
+            return {}
+        return {"status": "SKIPPED", "skipReason": self.reason}
+

@@ -4,8 +4,10 @@ Each run gets fresh globals (``document``, ``log``, ``parameters``, ``vault_para
 ``__name__ == "__main__"``), so nothing a script does carries over to the next item.  The
 run ends in one of Coveo's statuses:
 
-* ``REJECTED`` / ``SKIPPED`` when the script called ``document.reject()`` / ``skip()``, even if
-  it then swallowed the exception;
+* ``REJECTED`` when the script called ``document.reject()``, even if it then swallowed the
+  exception (as in Coveo, ``RejectedException`` is an ``Exception``);
+* ``SKIPPED`` when ``document.skip()``'s ``SkippedException`` ended the script (swallowed, it
+  changes nothing; the Test API JSON reports a skip as SUCCESS, see :mod:`harness.result`);
 * ``TIMEOUT`` when it ran past its time limit (5 s by default, like Coveo);
 * ``EXECUTION_ERROR`` when it raised anything, ``SystemExit`` and ``KeyboardInterrupt``
   included, or does not compile; the reason is a Python traceback of the script's own frames;
@@ -39,10 +41,13 @@ from pathlib import Path
 from types import CodeType, FrameType
 from typing import TYPE_CHECKING, Any
 
-from harness.document import Document, DocumentData, DocumentRejected, DocumentSkipped
+from harness import coveo_json
+from harness.document import Document, DocumentApi, DocumentData, SkippedException
 from harness.extension import SCRIPT_NAME, Extension
 from harness.outbound import observe
+from harness.python310 import interpreter_warning
 from harness.result import Change, ExtensionResult, LoggingRecord
+from harness.unused_vault import vault_for
 
 if TYPE_CHECKING:
     from harness.redaction import Redactor
@@ -259,7 +264,8 @@ def execute(
     harness see those at once.
     """
     started_at = time.time()
-    document = Document(data, extension.name, extension.api_version)
+    streams = extension.required_data_streams if extension.manifest is not None else None  # no manifest: all
+    document = Document(data, extension.name, extension.api_version, streams)
     stdout, stderr = _Capture("<stdout>"), _Capture("<stderr>")
     error: BaseException | None = None
     timed_out = interrupted = False
@@ -273,21 +279,22 @@ def execute(
             "__name__": "__main__",
             "__builtins__": builtins,
             "document": document,
+            "document_api": DocumentApi(document),
             "log": document.log,
             "parameters": dict(parameters),
-            "vault_parameters": vault_parameters,
+            "vault_parameters": vault_for(extension, vault_parameters, document.warnings),
         }
         saved = sys.stdout, sys.stderr
         sys.stdout, sys.stderr = stdout, stderr
         try:
-            with logging_capture, observe() as requests_sent:
+            with logging_capture, observe() as requests_sent, coveo_json.installed():
                 if threading.current_thread() is threading.main_thread():
                     error, timed_out, interrupted = _exec_main_thread(extension.code, namespace, timeout)
                 else:
                     error, timed_out, interrupted = _exec_thread(extension.code, namespace, timeout)
         finally:
             sys.stdout, sys.stderr = saved
-    duration = (time.perf_counter() - started) * 1000
+    duration = time.perf_counter() - started
     if interrupted:
         raise KeyboardInterrupt
 
@@ -298,6 +305,8 @@ def execute(
         status, reason = document.outcome
     elif timed_out:
         status, reason = "TIMEOUT", _timeout_reason(error, timeout, extension)
+    elif isinstance(error, SkippedException):
+        status, reason = "SKIPPED", "" if not error.args or error.args[0] is None else str(error.args[0])
     elif error is not None:
         status, reason = "EXECUTION_ERROR", format_error(error, extension)
     else:
@@ -307,7 +316,10 @@ def execute(
         if output.permissions != data.permissions:
             permissions_before = data.permissions
 
-    warnings = list(document.warnings)
+    warnings = list(extension.static_warnings) + document.warnings
+    python = interpreter_warning()
+    if python:
+        warnings.append(python)
     printed = stdout.parts or stderr.parts
     if printed:
         warnings.append(
@@ -358,34 +370,36 @@ def _timeout_reason(error: BaseException | None, timeout: float, extension: Exte
 
 
 def format_error(error: BaseException, extension: Extension) -> str:
-    """A Python traceback of the script's own frames, the script shown as ``extension.py``."""
-    if isinstance(error, (DocumentRejected, DocumentSkipped)):  # pragma: no cover - handled as outcomes
-        return str(error)
+    """The reason of an EXECUTION_ERROR in Coveo's format.
+
+    ``Coveo::PythonScriptException: Traceback (most recent call last):\n  File "<name>", line N,
+    in <module>\n...Error: ...\n``: the script's frames name :attr:`Extension.traceback_name` and,
+    as in Coveo, show no source line; the harness's own frames are left out.
+    """
     exc = traceback.TracebackException.from_exception(error)
-    _clean(exc, str(extension.script), set())
-    text = "".join(exc.format()).rstrip("\n")
+    _clean(exc, str(extension.script), extension.traceback_name, set())
+    text = "".join(exc.format())
+    if not text.endswith("\n"):
+        text += "\n"
     if isinstance(error, SystemExit):
-        text += "\n(the script called sys.exit(); Coveo extensions must not exit)"
-    return text
+        text += "(the script called sys.exit(); Coveo extensions must not exit)\n"
+    return "Coveo::PythonScriptException: " + text
 
 
-def _clean(exc: traceback.TracebackException, script: str, seen: set[int]) -> None:
+def _clean(exc: traceback.TracebackException, script: str, name: str, seen: set[int]) -> None:
     if id(exc) in seen:
         return
     seen.add(id(exc))
     frames = [
-        traceback.FrameSummary(
-            SCRIPT_NAME if frame.filename == script else frame.filename,
-            frame.lineno,
-            frame.name,
-            line=frame.line,
-        )
+        traceback.FrameSummary(name, frame.lineno, frame.name, line="")
+        if frame.filename == script
+        else traceback.FrameSummary(frame.filename, frame.lineno, frame.name, line=frame.line)
         for frame in exc.stack
         if not frame.filename.startswith(_HARNESS_DIR)
     ]
     exc.stack = traceback.StackSummary.from_list(frames)
     if getattr(exc, "filename", None) == script:  # SyntaxError
-        exc.filename = SCRIPT_NAME
+        exc.filename = name
     for linked in (exc.__cause__, exc.__context__):
         if linked is not None:
-            _clean(linked, script, seen)
+            _clean(linked, script, name, seen)

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dotenv import dotenv_values
+from dotenv.parser import parse_stream
 
 from harness.errors import HarnessError, json_path, load_json_file
 from harness.params import parameter_text
@@ -84,7 +85,19 @@ class VaultEntry:
 
 
 def parse_env(text: str, source: str = ".env") -> tuple[list[VaultEntry], dict[str, str]]:
-    """Split ``.env`` text into vault entries (``VAULT_<key>`` lines) and harness settings."""
+    """Split ``.env`` text into vault entries (``VAULT_<key>`` lines) and harness settings.
+
+    A line python-dotenv cannot parse (it would skip it with a log message) is an error naming
+    the file and the line, as is a ``VAULT_<key>`` line without ``=``: a vault key silently
+    missing would only show later as a KeyError in the script.  The line's text is never
+    shown: it may hold a secret.
+    """
+    for binding in parse_stream(io.StringIO(text)):
+        line = binding.original.line
+        if binding.error:
+            raise HarnessError(f"{source}: line {line}: not a KEY=value line (quote values that hold spaces or #)")
+        if binding.key and binding.key.startswith(ENV_PREFIX) and binding.value is None:
+            raise HarnessError(f"{source}: line {line}: {binding.key} has no '=': write {binding.key}=<value>")
     entries, settings = [], {}
     for name, value in dotenv_values(stream=io.StringIO(text), interpolate=False).items():
         if name.startswith(ENV_PREFIX) and len(name) > len(ENV_PREFIX):

@@ -26,7 +26,8 @@ def write_extension(root: Path, name: str, script: str, documents: dict[str, Any
     folder = root / "extensions" / name
     folder.mkdir(parents=True)
     (folder / "extension.py").write_text(textwrap.dedent(script).lstrip("\n"), encoding="utf-8")
-    (folder / "extension.json").write_text(json.dumps({"name": name, "apiVersion": "v1"}), encoding="utf-8")
+    manifest = {"name": name, "apiVersion": "v1", "requiredDataStreams": ["BODY_TEXT", "THUMBNAIL"]}
+    (folder / "extension.json").write_text(json.dumps(manifest), encoding="utf-8")
     if documents:
         (folder / "documents").mkdir()
         for filename, document in documents.items():
@@ -68,7 +69,7 @@ def test_a_passing_test_runs_an_extension_and_asserts_on_its_result(pytester: py
             result = ipe.run("extensions/upper", document)
             result.assert_status("SUCCESS")
             assert result.metadata("title") == ["MADE"]
-            assert result.metadata("bodylength") == [8]  # Coveo keeps body_text as UTF-16-LE
+            assert result.metadata("bodylength") == [4]  # body_text reads as str, as in Coveo
             assert result.stream("THUMBNAIL") == b"\\x89PNG"
 
         def test_rejection_in_a_dict_document(ipe):

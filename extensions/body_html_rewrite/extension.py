@@ -117,7 +117,7 @@ class Cleaner(HTMLParser):
 stream = document.get_data_stream("body_html")
 if stream is None:
     document.skip("no body_html to clean")
-original = stream.read().decode("utf-8", "replace")
+original = stream.read()  # body_html is a text stream: read() gives str
 
 cleaner = Cleaner(
     parameters.get("base_url") or document.uri,

@@ -317,6 +317,8 @@ def render_check(report: CheckReport, console: Console) -> None:
         _print(console, Text.assemble(("  s ", "bold red"), f"{key} -> {channel}: static, {report.extension.script.name} line{'s' if len(set(lines)) > 1 else ''} {shown}"))
     for limit in report.limits:
         _print(console, Text(f"  note: {limit}", style="dim"))
+    for warning in report.python:
+        _print(console, Text(f"  python: {warning}", style="yellow"))
 
 
 def render_checks(reports: Sequence[CheckReport], console: Console, *, quiet: bool = False) -> None:
