@@ -187,7 +187,7 @@ class PlatformStandIn:
         report.pop("harness", None)
         part = model["id"].split("-", 1)[-1]
         reason = report["result"]["reason"]
-        if report["result"]["status"] == "EXECUTION_ERROR":
+        if report["result"]["status"] == "EXECUTION_ERROR" and not reason.startswith("Coveo::"):
             reason = reason.replace('File "extension.py"', f'File "{self.organization}--{part}"')
             report["result"]["reason"] = f"Coveo::PythonScriptException: {reason}\n"
         if report["result"]["status"] == "SKIPPED":  # not in the Test API's status enum: see the module doc

@@ -29,7 +29,7 @@ def streams(data):
 def test_text_streams_are_lines_and_binary_stays_base64(make_extension):
     folder = make_extension(SCRIPT, name="pager")
     values = streams(golden_json(harness.run_extension(folder, {"uri": "https://example.com/p"}, vault={})))
-    assert values["body_html"] == {"compressionType": "UNCOMPRESSED", "text": ["<h1>Hello</h1>\n", "<p>one</p>\n", "<p>two</p>\n"]}
+    assert values["body_html"] == {"compressionType": "UNCOMPRESSED", "text": ["\ufeff<h1>Hello</h1>\n", "<p>one</p>\n", "<p>two</p>\n"]}
     assert values["body_text"]["text"] == ["Hello, wörld"]  # UTF-16LE, Coveo's encoding for body_text
     assert base64.b64decode(values["thumbnail"]["inlineContent"]).startswith(b"\x89PNG")
 
@@ -42,8 +42,8 @@ def test_a_changed_line_shows_as_one_line_of_the_diff(make_extension, tmp_path):
     assert diff is not None
     removed = [line for line in diff.splitlines() if line.startswith("-") and not line.startswith("---")]
     added = [line for line in diff.splitlines() if line.startswith("+") and not line.startswith("+++")]
-    assert [line[1:].strip() for line in removed] == ['"<h1>Hello</h1>\\n",']
-    assert [line[1:].strip() for line in added] == ['"<h1>Bye</h1>\\n",']
+    assert [line[1:].strip() for line in removed] == ['"\ufeff<h1>Hello</h1>\\n",']  # Coveo writes body_html with a BOM
+    assert [line[1:].strip() for line in added] == ['"\ufeff<h1>Bye</h1>\\n",']
 
 
 def test_golden_files_of_the_base64_form_still_match(make_extension, tmp_path):

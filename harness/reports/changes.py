@@ -76,6 +76,12 @@ def decode_text(name: str, content: bytes) -> str | None:
     return text
 
 
+def _shown(text: str | None) -> str | None:
+    """Text as a person reads it: without the byte-order mark Coveo writes at the start of
+    body_html (invisible, yet a character that would push a line past the terminal's width)."""
+    return text[1:] if text and text[0] == "\ufeff" else text
+
+
 @dataclass(frozen=True)
 class StreamChange:
     """A data stream the script wrote: its content before (None when new) and after.
@@ -100,8 +106,8 @@ def stream_changes(result: ExtensionResult) -> list[StreamChange]:
         if stream.origin != result.extension:
             continue
         older = [s for s in streams[:i] if s.name.lower() == stream.name.lower() and s.origin != result.extension]
-        after = decode_text(stream.name, stream.content)
-        before = decode_text(older[-1].name, older[-1].content) if older else None
+        after = _shown(decode_text(stream.name, stream.content))
+        before = _shown(decode_text(older[-1].name, older[-1].content)) if older else None
         binary = after is None or (bool(older) and before is None)
         changes.append(StreamChange(stream.name, len(stream.content), before, after, binary, bool(older)))
     return changes
