@@ -47,7 +47,7 @@ from harness.result import Change, ExtensionResult, LoggingRecord
 if TYPE_CHECKING:
     from harness.redaction import Redactor
 
-__all__ = ["DEFAULT_TIMEOUT", "ScriptTimeout", "execute"]
+__all__ = ["DEFAULT_TIMEOUT", "ScriptTimeout", "execute", "printed_warning"]
 
 DEFAULT_TIMEOUT = 5.0
 _REFIRE = 0.05
@@ -250,13 +250,16 @@ def execute(
     timeout: float = DEFAULT_TIMEOUT,
     source: str = "<document>",
     redactor: Redactor | None = None,
+    capture_streams: bool = True,
 ) -> ExtensionResult:
     """Run ``extension`` on one document and return what Coveo's Test API would report.
 
     The result is *raw*: it still holds whatever vault values the script let out, so that
     leaks can be found; callers redact it before showing it (see :class:`~harness.runner.Runner`).
     ``redactor`` masks ``logging`` records as they are created, because handlers outside the
-    harness see those at once.
+    harness see those at once.  ``capture_streams=False`` leaves ``sys.stdout``/``sys.stderr``
+    alone: a child process (:mod:`harness.isolation`) has its file descriptors captured by the
+    parent instead, which also sees ``os.write(1, ...)`` and subprocesses.
     """
     started_at = time.time()
     document = Document(data, extension.name, extension.api_version)
@@ -278,7 +281,8 @@ def execute(
             "vault_parameters": vault_parameters,
         }
         saved = sys.stdout, sys.stderr
-        sys.stdout, sys.stderr = stdout, stderr
+        if capture_streams:
+            sys.stdout, sys.stderr = stdout, stderr
         try:
             with logging_capture, observe() as requests_sent:
                 if threading.current_thread() is threading.main_thread():
@@ -305,12 +309,8 @@ def execute(
         changes = [Change(name, _newest(data, name), list(values)) for name, values in document.added_metadata.items()]
 
     warnings = list(document.warnings)
-    printed = stdout.parts or stderr.parts
-    if printed:
-        warnings.append(
-            "the script wrote to " + " and ".join(n for n, c in (("stdout", stdout), ("stderr", stderr)) if c.parts)
-            + ": Coveo does not keep it; use log() to see it in Coveo's log browser"
-        )
+    if stdout.parts or stderr.parts:
+        warnings.append(printed_warning(bool(stdout.parts), bool(stderr.parts)))
     return ExtensionResult(
         status=status,
         reason=reason,
@@ -327,6 +327,12 @@ def execute(
         logging=logging_capture.records,
         requests=list(requests_sent),
     )
+
+
+def printed_warning(stdout: bool, stderr: bool) -> str:
+    """The warning of a run that wrote to stdout and/or stderr (Coveo keeps neither)."""
+    streams = " and ".join(name for name, wrote in (("stdout", stdout), ("stderr", stderr)) if wrote)
+    return f"the script wrote to {streams}: Coveo does not keep it; use log() to see it in Coveo's log browser"
 
 
 def _newest(data: DocumentData, name: str) -> list[Any]:
