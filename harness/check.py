@@ -13,16 +13,18 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from harness.cassette import cassette_for, use_cassette
 from harness.document import DocumentData
 from harness.extension import Extension, load_extension
 from harness.leaks import Leak
 from harness.network import guard_sockets, offline
 from harness.result import ExtensionResult
 from harness.runner import CANARY, DocumentInput, Runner, extension_documents, read_document
-from harness.taint import Flow, find_flows
+
+if TYPE_CHECKING:
+    from harness.taint import Flow
 
 __all__ = ["CheckReport", "check_extension"]
 
@@ -37,6 +39,9 @@ class CheckReport:
     """Static findings: flows from a vault value to an output, with their script line."""
     limits: list[str] = field(default_factory=list)
     """What the static pass could not follow in this script."""
+    problems: list[str] = field(default_factory=list)
+    """Why the check could not be made in full: a script that does not compile, a document whose
+    process died.  A report with problems is never clean."""
 
     @property
     def leaks(self) -> list[tuple[str, Leak]]:
@@ -45,7 +50,7 @@ class CheckReport:
 
     @property
     def clean(self) -> bool:
-        return not self.flows and not any(result.leaks for result in self.results)
+        return not self.flows and not self.problems and not any(result.leaks for result in self.results)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -61,6 +66,7 @@ class CheckReport:
                 for f in self.flows
             ],
             "limits": list(self.limits),
+            "problems": list(self.problems),
         }
 
 
@@ -69,19 +75,40 @@ def check_extension(
     documents: Sequence[DocumentInput] | None = None,
     *,
     timeout: float | None = None,
+    memory_limit: int | None = None,
+    isolated: bool = True,
 ) -> CheckReport:
-    """Leak-check one extension on ``documents`` (default: its own ``documents/``)."""
+    """Leak-check one extension on ``documents`` (default: its own ``documents/``).
+
+    Each document runs in its own process (``isolated``, with ``memory_limit`` MiB), so a
+    script that exits or crashes costs only its own document, and the report says so.
+    """
     loaded = load_extension(extension)
     report = CheckReport(loaded)
     if loaded.code is not None:
+        from harness.taint import find_flows
+
         static = find_flows(loaded.source, str(loaded.script))
         report.flows, report.limits = list(static.flows), list(static.limits)
-    runner = Runner(loaded, vault=CANARY, timeout=timeout)
+    else:
+        error = loaded.syntax_error
+        where = f" (line {error.lineno})" if error is not None and error.lineno else ""
+        report.problems.append(f"{loaded.script.name} does not compile{where}: it cannot be checked")
+    runner = Runner(loaded, vault=CANARY, timeout=timeout, memory_limit=memory_limit, isolated=isolated)
     chosen = list(documents) if documents is not None else list(extension_documents(loaded))
     read = [read_document(d) for d in chosen]  # all read (and validated) before the first run
     for document, (data, source) in zip(chosen, read):
-        report.results.append(_check_one(runner, document, data, source))
+        result = _check_one(runner, document, data, source)
+        report.results.append(result)
+        if loaded.code is not None and result.status == "EXECUTION_ERROR" and _process_died(result):
+            report.problems.append(f"{source}: the check is incomplete, the extension's process died "
+                                   f"({result.reason.splitlines()[0] if result.reason else 'no reason'})")
     return report
+
+
+def _process_died(result: ExtensionResult) -> bool:
+    """A run that ended with its process, not with a Python exception (see harness.isolation)."""
+    return result.reason.startswith(("The extension's process", "The harness failed in the extension's process"))
 
 
 def _check_one(runner: Runner, document: DocumentInput, data: DocumentData, source: str) -> ExtensionResult:
@@ -91,8 +118,14 @@ def _check_one(runner: Runner, document: DocumentInput, data: DocumentData, sour
     vcrpy replays at, so the cassette would never be reached.  With a cassette, the socket
     guard alone keeps anything the cassette does not answer from leaving the machine.
     """
-    cassette = cassette_for(runner.extension, document) if isinstance(document, (str, os.PathLike)) else None
+    # harness.cassette.cassette_for's path; that module (and vcrpy) is loaded only when one exists.
+    cassette = (
+        runner.extension.folder / "cassettes" / f"{Path(document).stem}.yaml"
+        if isinstance(document, (str, os.PathLike)) else None
+    )
     if cassette is not None and cassette.is_file():
+        from harness.cassette import use_cassette
+
         hint = f"ipe check runs offline on {cassette}; record it again with `ipe run --record`"
         with use_cassette(cassette, runner.vault, runner.extension), guard_sockets(loopback=False, hint=hint):
             return runner.run(data, source)

@@ -118,14 +118,17 @@ def render_check(report: CheckReport, console: Console) -> None:
     runs = Counter(r.status for r in report.results)
     statuses = ", ".join(f"{n} {status}" for status, n in sorted(runs.items())) or "no document"
     findings = len(report.leaks) + len(report.flows)
+    label = "clean" if report.clean else f"{findings} finding{'s' if findings != 1 else ''}"
+    if not findings and report.problems:
+        label = "not checked in full"
     verdict = Text.assemble(
-        ("clean" if report.clean else f"{findings} finding{'s' if findings != 1 else ''}",
+        (label,
          "bold green" if report.clean else "bold red"),
         ("  " + report.extension.name, "bold"),
         (f"  ({statuses}; static pass over {report.extension.script.name})", "dim"),
     )
     console.print(verdict)
-    if not report.clean:
+    if findings:
         table = Table(show_edge=False, pad_edge=False, box=None, header_style="bold")
         for column in ("found by", "key", "channel", "alias", "place"):
             table.add_column(column, overflow="fold")
@@ -137,6 +140,8 @@ def render_check(report: CheckReport, console: Console) -> None:
                 Text("-"), Text(f"{report.extension.script.name}:{flow.line} {flow.sink}" + (f" via {flow.via}" if flow.via else "")),
             )
         console.print(table)
+    for problem in report.problems:
+        console.print(Text(f"  problem: {problem}", style="red"))
     for limit in report.limits:
         console.print(Text(f"  note: {limit}", style="dim"))
     console.print()

@@ -5,20 +5,20 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from rich.console import Console
-
-from harness.cassette import cassette_for, use_cassette
-from harness.check import check_extension
-from harness.cli._common import EXIT_FAILED, EXIT_LEAK, EXIT_OK, note, param, timeout
-from harness.document import DocumentData
+from harness.cli._common import EXIT_FAILED, EXIT_LEAK, EXIT_OK, memory_limit, note, param, timeout
 from harness.errors import HarnessError
-from harness.extension import find_extensions
-from harness.network import guard_sockets
-from harness.report import render_check, render_result, render_summary
-from harness.result import ExtensionResult
-from harness.runner import Runner, extension_documents, read_document
+from harness.isolation import DEFAULT_MEMORY_LIMIT
 from harness.vault import load_vault
+
+if TYPE_CHECKING:
+    from harness.document import DocumentData
+    from harness.result import ExtensionResult
+    from harness.runner import Runner
+
+# rich, vcrpy (and its yaml) and the static pass are imported where they are used: `ipe run`
+# on one document starts in about the time of `import requests` (benchmarks/bench_startup.py).
 
 __all__ = ["add_parser"]
 
@@ -50,6 +50,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[ty
                       "(by default a document's cassette is replayed and nothing leaves the machine)")
     run.add_argument("--fail-on-leak", action="store_true",
                      help="exit 3 when a vault value got out anywhere during the run (see ipe check)")
+    _add_memory_limit(run)
     run.set_defaults(handler=_run)
 
     check = commands.add_parser(
@@ -67,44 +68,76 @@ def add_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[ty
     check.add_argument("--timeout", metavar="S", type=timeout, default=None,
                        help="time limit per document in seconds (default: Coveo's 5)")
     check.add_argument("--json", action="store_true", help="print the findings as JSON")
+    _add_memory_limit(check)
     check.set_defaults(handler=_check)
 
+
+def _add_memory_limit(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--memory-limit", metavar="MiB", type=memory_limit, default=None,
+                        help="address space each document's process may use, in MiB (default "
+                        f"{DEFAULT_MEMORY_LIMIT}); going over it is an EXECUTION_ERROR with MemoryError")
+
 def _run(args: argparse.Namespace) -> int:
+    from harness.runner import Runner, extension_documents, read_document
+
     vault = load_vault(env_file=args.env_file, vault_file=args.vault_file)
-    runner = Runner(args.extension, parameters=dict(args.param), vault=vault, timeout=args.timeout)
+    runner = Runner(args.extension, parameters=dict(args.param), vault=vault, timeout=args.timeout,
+                    memory_limit=args.memory_limit)
     documents = [Path(d) for d in args.document] or extension_documents(runner.extension)
     loaded = [read_document(d) for d in documents]  # all read (and validated) before the first run
     results = []
-    console = Console(highlight=False, soft_wrap=True)
     for document, (data, source) in zip(documents, loaded):
         result = _run_one(runner, document, data, source, record=args.record, live=args.live)
         results.append(result)
         if not args.json:
-            render_result(result, console)
-            console.print()
+            from harness.report import render_result
+
+            render_result(result, _console())
+            _console().print()
     if args.json:
         payload = [r.to_json() for r in results]
         print(json.dumps(payload[0] if len(payload) == 1 else payload, indent=2, ensure_ascii=False))
     elif len(results) > 1:
-        render_summary(results, console)
+        from harness.report import render_summary
+
+        render_summary(results, _console())
     if args.fail_on_leak and any(r.leaks for r in results):
         return EXIT_LEAK
     return EXIT_OK if all(r.ok for r in results) else EXIT_FAILED
 
 
+_CONSOLE: list[object] = []
+
+
+def _console() -> Any:
+    """One rich console for the command, made (and rich imported) on first use."""
+    if not _CONSOLE:
+        from rich.console import Console
+
+        _CONSOLE.append(Console(highlight=False, soft_wrap=True))
+    return _CONSOLE[0]
+
+
 def _check(args: argparse.Namespace) -> int:
+    from harness.check import check_extension
+    from harness.extension import find_extensions
+
     folders = args.extensions or find_extensions()
     if not folders:
         raise HarnessError("no EXT given, and no extensions/<name>/extension.py here to check")
     documents = [Path(d) for d in args.document] or None
-    reports = [check_extension(folder, documents, timeout=args.timeout) for folder in folders]
+    reports = [check_extension(folder, documents, timeout=args.timeout, memory_limit=args.memory_limit)
+               for folder in folders]
     if args.json:
         print(json.dumps([r.to_json() for r in reports], indent=2, ensure_ascii=False))
     else:
-        console = Console(highlight=False, soft_wrap=True)
+        from harness.report import render_check
+
         for report in reports:
-            render_check(report, console)
-    return EXIT_OK if all(r.clean for r in reports) else EXIT_LEAK
+            render_check(report, _console())
+    if any(r.leaks or r.flows for r in reports):
+        return EXIT_LEAK
+    return EXIT_OK if all(r.clean for r in reports) else EXIT_FAILED
 
 
 def _run_one(
@@ -112,7 +145,14 @@ def _run_one(
 ) -> ExtensionResult:
     """One document (its path, and its content read once): recorded, replayed from its cassette
     (offline), or run live."""
-    cassette = cassette_for(runner.extension, document)
+    # harness.cassette.cassette_for's path, built here: that module loads vcrpy, needed only
+    # when a cassette is recorded or replayed.
+    cassette = runner.extension.folder / "cassettes" / f"{document.stem}.yaml"
+    if live or not (record or cassette.is_file()):
+        return runner.run(data, source)
+    from harness.cassette import use_cassette
+    from harness.network import guard_sockets
+
     if record:
         with use_cassette(cassette, runner.vault, runner.extension, mode="record") as recording:
             result = runner.run(data, source)
@@ -121,11 +161,7 @@ def _run_one(
         else:
             note(f"{document.name} made no HTTP request: no cassette written")
         return result
-    if live or not cassette.is_file():
-        return runner.run(data, source)
     note(f"replaying {cassette} for {document.name} (--live to call the real services)")
     hint = f"ipe run replays {cassette} and runs offline; --live calls the real services, --record records them"
     with use_cassette(cassette, runner.vault, runner.extension), guard_sockets(hint=hint):
         return runner.run(data, source)
-
-
