@@ -164,6 +164,25 @@ def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}{where}"
 
 
+def _neutralise_inherited(null: int, keep: set[int]) -> None:
+    """Point every other inherited descriptor at /dev/null.
+
+    The parent may hold descriptors onto its terminal (pytest keeps the real stdout aside,
+    for one), sockets or files: the script must not write around the capture through them.
+    They are replaced rather than closed, so that no Python object that still holds one
+    number can later close a file the script opened under the same number.
+    """
+    try:
+        fds = [int(name) for name in os.listdir("/proc/self/fd")]
+    except OSError:  # not Linux: try the usual range
+        fds = list(range(3, 1024))
+    for fd in fds:
+        if fd > 2 and fd != null and fd not in keep:
+            with contextlib.suppress(OSError):
+                os.fstat(fd)
+                os.dup2(null, fd)
+
+
 def _recorded_interactions() -> list[Any]:
     cassette = sys.modules.get("harness.cassette")  # never imported here: no cassette, no vcrpy
     return cassette.export_recorded() if cassette is not None else []
@@ -185,13 +204,16 @@ def _child_main(job: ChildJob, out_w: int, err_w: int, result_w: int, trace_w: i
             for fd in close:
                 with contextlib.suppress(OSError):
                     os.close(fd)
-            null = os.open(os.devnull, os.O_RDONLY)
+            null = os.open(os.devnull, os.O_RDWR)
             os.dup2(null, 0)
             os.dup2(out_w, 1)
             os.dup2(err_w, 2)
-            for fd in (null, out_w, err_w):
+            for fd in (out_w, err_w):
                 os.close(fd)
+            _neutralise_inherited(null, keep={result_w, trace_w})
+            os.close(null)
             _child_streams()
+            faulthandler.enable(file=2, all_threads=False)  # a crash shows where, in the captured stderr
             faulthandler.register(signal.SIGUSR1, file=trace_w, all_threads=True, chain=False)
             if job.memory_limit:
                 limit = job.memory_limit * 1024 * 1024
