@@ -354,3 +354,58 @@ def test_memory_limit_option_is_validated(tmp_path, capsys):
         main(["run", str(folder), "--memory-limit", "lots"])
     assert exit_info.value.code == 2
     assert "expected a whole number of MiB" in capsys.readouterr().err
+
+
+# -- the pytest plugin ------------------------------------------------------------------------------
+
+
+def test_pytest_runs_in_process_by_default_and_in_a_child_on_request(pytester: pytest.Pytester):
+    folder = pytester.path / "extensions" / "probe"
+    (folder / "documents").mkdir(parents=True)
+    (folder / "extension.py").write_text(textwrap.dedent("""
+        import os, requests
+        answer = requests.get("https://pim.example.com/item").json()
+        log("%s %s" % (os.getpid(), answer["name"]))
+        if document.get_meta_data_value("exit"):
+            os._exit(0)
+    """).lstrip(), encoding="utf-8")
+    (folder / "extension.json").write_text(json.dumps({"name": "probe", "apiVersion": "v1"}), encoding="utf-8")
+    pytester.makepyfile(test_probe="""
+        import os
+
+        def test_in_process(ipe, requests_mock, make_document):
+            requests_mock.get("https://pim.example.com/item", json={"name": "anvil"})
+            result = ipe.run("extensions/probe", make_document())
+            assert result.log_texts == ["%d anvil" % os.getpid()]
+            assert requests_mock.call_count == 1
+
+        def test_isolated(ipe, requests_mock, make_document):
+            requests_mock.get("https://pim.example.com/item", json={"name": "anvil"})
+            result = ipe.run("extensions/probe", make_document(), isolated=True, memory_limit=1024)
+            pid, name = result.log_texts[0].split()
+            assert name == "anvil" and int(pid) != os.getpid()
+            assert [r.url for r in result.requests] == ["https://pim.example.com/item"]
+
+        def test_isolated_exit(ipe, requests_mock, make_document):
+            requests_mock.get("https://pim.example.com/item", json={"name": "anvil"})
+            result = ipe.run("extensions/probe", make_document(metadata={"c": {"exit": "1"}}), isolated=True)
+            assert result.status == "EXECUTION_ERROR"
+            assert "exited with code 0" in result.reason
+    """)
+    outcome = pytester.runpytest_subprocess("-q")
+    outcome.assert_outcomes(passed=3)
+
+
+def test_the_ipe_isolated_ini_option_makes_children_the_default(pytester: pytest.Pytester):
+    folder = pytester.path / "extensions" / "pid"
+    folder.mkdir(parents=True)
+    (folder / "extension.py").write_text("import os\nlog(str(os.getpid()))\n", encoding="utf-8")
+    (folder / "extension.json").write_text(json.dumps({"name": "pid", "apiVersion": "v1"}), encoding="utf-8")
+    pytester.makeini("[pytest]\nipe_isolated = true\nipe_memory_limit = 1024\n")
+    pytester.makepyfile(test_pid="""
+        import os
+
+        def test_pid(ipe, make_document):
+            assert ipe.run("extensions/pid", make_document()).log_texts != [str(os.getpid())]
+    """)
+    pytester.runpytest_subprocess("-q").assert_outcomes(passed=1)
