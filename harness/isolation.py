@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import contextlib
 import faulthandler
+import gc
 import io
 import os
 import re
@@ -284,9 +285,11 @@ class Supervisor(Generic[_T]):
                 stream.flush()
         close = [fds[n] for n in ("stdout", "stderr", "result", "trace")] + self._parent_fds()
         started, started_at = time.monotonic(), time.time()
+        gc.freeze()  # the child's collections then leave the inherited objects' pages unwritten
         pid = os.fork()
         if pid == 0:  # pragma: no cover - the child: never returns
             _child_main(job, fds["stdout_w"], fds["stderr_w"], fds["result_w"], fds["trace_w"], close)
+        gc.unfreeze()  # the parent collects as usual
         for name in ("stdout_w", "stderr_w", "result_w", "trace_w"):
             os.close(fds.pop(name))
         with contextlib.suppress(OSError):  # the child does it too; whoever is first wins the race
@@ -531,6 +534,10 @@ def warm() -> None:
     for name in WARM_MODULES:
         with contextlib.suppress(ImportError):
             importlib.import_module(name)
+    from harness.outbound import observe
+
+    with observe():  # installs the request recorders here, once, instead of in every child
+        pass
 
 
 def run_children(
