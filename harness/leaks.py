@@ -56,10 +56,6 @@ class Leak:
         return f"{self.key}: {self.channel} ({self.alias}) at {self.place}"
 
 
-def _line_of(text: str, offset: int) -> int:
-    return text.count("\n", 0, offset) + 1
-
-
 def leaks_in_text(
     redactor: Redactor, text: str, channel: str, place: str, *, lines: bool = False
 ) -> list[Leak]:
@@ -67,9 +63,12 @@ def leaks_in_text(
     if not text:
         return []
     found = []
-    for match in redactor.find(text):
-        where = f"{place}line {_line_of(text, match.start)}" if lines else place
-        found.append(Leak(match.key, channel, match.alias, where))
+    line, counted = 1, 0  # lines counted incrementally: linear in the text, however many matches
+    for match in sorted(redactor.find(text), key=lambda m: m.start) if lines else redactor.find(text):
+        if lines:
+            line += text.count("\n", counted, match.start)
+            counted = match.start
+        found.append(Leak(match.key, channel, match.alias, f"{place}line {line}" if lines else place))
     return found
 
 
