@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import textwrap
@@ -409,3 +410,31 @@ def test_the_ipe_isolated_ini_option_makes_children_the_default(pytester: pytest
             assert ipe.run("extensions/pid", make_document()).log_texts != [str(os.getpid())]
     """)
     pytester.runpytest_subprocess("-q").assert_outcomes(passed=1)
+
+
+def test_ctrl_c_stops_ipe_and_kills_the_running_child(tmp_path):
+    pid_file = tmp_path / "child.pid"
+    folder = plain_extension(tmp_path, "slow", f"""
+        import os, time
+        open({str(pid_file)!r}, "w").write(str(os.getpid()))
+        time.sleep(60)
+    """)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "harness.cli", "run", str(folder), "--timeout", "120"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    for _ in range(600):  # the child is running once it wrote its pid
+        if pid_file.is_file() and pid_file.read_text():
+            break
+        try:
+            process.wait(0.1)
+        except subprocess.TimeoutExpired:
+            continue
+        break
+    child = int(pid_file.read_text())
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 130
+    assert "ipe: interrupted" in err and "Traceback" not in err
+    with pytest.raises(ProcessLookupError):  # reaped by ipe before it exited, not left to run
+        os.kill(child, 0)
