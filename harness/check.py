@@ -101,8 +101,7 @@ def check_extension(
         result = _check_one(runner, document, data, source)
         report.results.append(result)
         if loaded.code is not None and result.status == "EXECUTION_ERROR" and _process_died(result):
-            report.problems.append(f"{source}: the check is incomplete, the extension's process died "
-                                   f"({result.reason.splitlines()[0] if result.reason else 'no reason'})")
+            report.problems.append(f"{source}: the check of this document is incomplete. {result.reason}")
     return report
 
 

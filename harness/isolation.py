@@ -419,7 +419,7 @@ class Supervisor(Generic[_T]):
                 if not chunk:
                     break
                 trace += chunk
-        status = child.status if child.status is not None else os.waitpid(child.pid, 0)[1]
+        status = child.status if child.status is not None else self._reap(child.pid)
         elapsed = (time.monotonic() - child.started) * 1000
         for name in list(child.open):
             self.selector.unregister(child.fds[name])
@@ -437,6 +437,14 @@ class Supervisor(Generic[_T]):
             child.output["stderr"].decode("utf-8", "replace"),
             child.started_at, elapsed,
         )
+
+    @staticmethod
+    def _reap(pid: int) -> int:
+        """The child's wait status; 0 if it was reaped elsewhere (``SIGCHLD`` set to ``SIG_IGN``)."""
+        try:
+            return os.waitpid(pid, 0)[1]
+        except ChildProcessError:
+            return 0
 
     def _verdict(self, child: _Child[_T], status: int, trace: bytes) -> tuple[ChildMessage | None, tuple[str, str] | None]:
         problem = child.problem
