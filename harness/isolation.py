@@ -139,21 +139,32 @@ class ChildOutcome:
 # -- the child -------------------------------------------------------------------------------------
 
 _PARENT_STREAMS: list[Any] = []
+_CHILD_STREAMS: list[io.TextIOWrapper] = []
+
+
+def _make_child_streams() -> None:
+    """Text streams on fd 1 and 2, writing through (no byte waits in a buffer at exit).
+
+    Made once in the parent, which never writes to them: each child inherits them unused.
+    """
+    for fd in (1, 2):
+        _CHILD_STREAMS.append(io.TextIOWrapper(
+            io.FileIO(fd, "w", closefd=False), encoding="utf-8", errors="backslashreplace", write_through=True
+        ))
 
 
 def _child_streams() -> None:
-    """Fresh text streams on fd 1 and 2, writing through, so no byte waits in a buffer at exit.
+    """The child's ``sys.stdout``/``sys.stderr`` (and their ``__dunder__`` twins) on its fd 1 and 2.
 
     The inherited stream objects are kept alive on purpose: finalizing them would flush the
     parent's unwritten output into this child's pipes.
     """
     _PARENT_STREAMS.extend((sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__))
-    for fd, name in ((1, "stdout"), (2, "stderr")):
-        stream = io.TextIOWrapper(
-            io.FileIO(fd, "w", closefd=False), encoding="utf-8", errors="backslashreplace", write_through=True
-        )
+    if not _CHILD_STREAMS:
+        _make_child_streams()
+    for name, stream in zip(("stdout", "stderr"), _CHILD_STREAMS):
         setattr(sys, name, stream)
-        setattr(sys, f"__{name}__", stream)
+        setattr(sys, f"__{name}__", stream)  # typeshed calls these Final; a child may replace them
 
 
 def _describe(exc: BaseException) -> str:
@@ -542,6 +553,7 @@ def warm() -> None:
     for name in WARM_MODULES:
         with contextlib.suppress(ImportError):
             importlib.import_module(name)
+    _make_child_streams()
     from harness.outbound import observe
 
     with observe():  # installs the request recorders here, once, instead of in every child
