@@ -195,13 +195,21 @@ def test_a_thread_that_prints_or_logs_the_secret_after_the_run_never_shows_it(tm
     assert done.returncode == 0
 
 
-def test_a_forged_result_message_is_an_execution_error_naming_the_problem(tmp_path, capsys):
-    body = """
-    import stat
+@pytest.mark.parametrize(
+    ("forged", "problem"),
+    [
+        ('b"not the protocol at all"', "does not start with the protocol's header"),
+        ('struct.pack("!4sI", b"IPE1", 2 ** 31)', "2,147,483,648 bytes, over the limit"),
+        ('struct.pack("!4sI", b"IPE1", 100) + b"{}"', "the message was cut short"),
+    ],
+)
+def test_a_forged_result_message_is_an_execution_error_naming_the_problem(tmp_path, capsys, forged, problem):
+    body = f"""
+    import stat, struct
     for fd in range(3, 64):
         try:
             if stat.S_ISFIFO(os.fstat(fd).st_mode):
-                os.write(fd, b"not the protocol at all")
+                os.write(fd, {forged})
         except OSError:
             pass
     os._exit(0)
@@ -210,7 +218,7 @@ def test_a_forged_result_message_is_an_execution_error_naming_the_problem(tmp_pa
     _, results, _ = ipe_run_json(capsys, str(folder))
     assert results[0]["result"]["status"] == "EXECUTION_ERROR"
     assert "malformed result" in results[0]["result"]["reason"]
-    assert "header" in results[0]["result"]["reason"]
+    assert problem in results[0]["result"]["reason"]
     assert_next_is_normal(results[1])
 
 
