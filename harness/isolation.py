@@ -296,11 +296,13 @@ class Supervisor(Generic[_T]):
                 stream.flush()
         close = [fds[n] for n in ("stdout", "stderr", "result", "trace")] + self._parent_fds()
         started, started_at = time.monotonic(), time.time()
+        frozen_before = gc.get_freeze_count()
         gc.freeze()  # the child's collections then leave the inherited objects' pages unwritten
         pid = os.fork()
         if pid == 0:  # pragma: no cover - the child: never returns
             _child_main(job, fds["stdout_w"], fds["stderr_w"], fds["result_w"], fds["trace_w"], close)
-        gc.unfreeze()  # the parent collects as usual
+        if not frozen_before:  # the parent collects as usual (unless its program froze objects itself)
+            gc.unfreeze()
         for name in ("stdout_w", "stderr_w", "result_w", "trace_w"):
             os.close(fds.pop(name))
         with contextlib.suppress(OSError):  # the child does it too; whoever is first wins the race

@@ -13,6 +13,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ import pytest
 import harness
 from harness.cli import main
 from harness.protocol import ProtocolError, decode_message
+from tests.conftest import loopback_server
 
 SECRET = "fake-isolation-secret-4242"
 NORMAL = """
@@ -446,3 +448,37 @@ def test_ctrl_c_stops_ipe_and_kills_the_running_child(tmp_path):
     assert "ipe: interrupted" in err and "Traceback" not in err
     with pytest.raises(ProcessLookupError):  # reaped by ipe before it exited, not left to run
         os.kill(child, 0)
+
+
+class _Echo(BaseHTTPRequestHandler):
+    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+        body = json.dumps({"token": self.headers.get("X-Token", "")}).encode("utf-8")
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+def test_the_parent_writes_the_cassette_whatever_the_script_did_to_its_own_harness(tmp_path, capsys):
+    """The script switches redaction off in its own process before it records: the cassette is
+    written by the parent, from the interactions the child sent, with the parent's placeholders."""
+    with loopback_server(_Echo) as url:
+        folder = plain_extension(tmp_path, "recorder", f"""
+            import requests
+            import harness.redaction
+            harness.redaction.Redactor.find = lambda self, text: []
+            harness.redaction.Redactor.find_bytes = lambda self, data: []
+            answer = requests.get({url!r} + "/item", headers={{"X-Token": vault_parameters["k"]}})
+            log("echoed back: " + str(answer.json()["token"] == vault_parameters["k"]))
+        """)
+        assert main(["run", str(folder), "--record", "--json"]) == 0
+    out, err = capsys.readouterr()
+    assert json.loads(out)["logs"][0]["comment"] == "echoed back: True"
+    assert "recorded 1 HTTP interaction(s)" in err
+    cassette = (folder / "cassettes" / "one.yaml").read_text(encoding="utf-8")
+    assert SECRET not in cassette
+    assert "{{ VAULT.k }}" in cassette
