@@ -40,7 +40,6 @@ import io
 import os
 import re
 import resource
-import select
 import selectors
 import signal
 import sys
@@ -421,10 +420,8 @@ class Supervisor(Generic[_T]):
         self._kill(child)
         give_up = time.monotonic() + 0.5
         while child.open and time.monotonic() < give_up:
-            names = [n for n in list(child.open) if self._read(child, n)]
-            if names:
-                with contextlib.suppress(OSError):
-                    select.select([child.fds[n] for n in names], [], [], 0.05)
+            if [n for n in list(child.open) if self._read(child, n)]:
+                time.sleep(0.01)  # a descendant that escaped the group still holds a pipe open
         trace = b""
         with contextlib.suppress(OSError):
             while len(trace) < 1_000_000:

@@ -109,7 +109,8 @@ def test_an_endless_loop_after_switching_the_alarm_off_is_killed_with_its_line(t
     assert code == 1
     assert results[0]["result"]["status"] == "TIMEOUT"
     reason = results[0]["result"]["reason"]
-    assert "time limit of 0.5 s" in reason and "line 5 of extension.py" in reason and "killed" in reason
+    assert "time limit of 0.5 s" in reason and "killed" in reason
+    assert "line 5 of extension.py" in reason or "line 6 of extension.py" in reason  # the loop's two lines
     assert_next_is_normal(results[1])
 
 
