@@ -46,6 +46,7 @@ import sys
 import threading
 import time
 import traceback
+import warnings
 from collections.abc import Callable, Generator, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -297,7 +298,12 @@ class Supervisor(Generic[_T]):
         started, started_at = time.monotonic(), time.time()
         frozen_before = gc.get_freeze_count()
         gc.freeze()  # the child's collections then leave the inherited objects' pages unwritten
-        pid = os.fork()
+        with warnings.catch_warnings():
+            # Python 3.12+ warns when forking a process that has threads (a test's loopback server,
+            # say).  The child runs only the harness and the script: it uses fresh streams, and
+            # logging and the import lock are re-initialised after fork by Python itself.
+            warnings.filterwarnings("ignore", "This process .* is multi-threaded", DeprecationWarning)
+            pid = os.fork()
         if pid == 0:  # pragma: no cover - the child: never returns
             _child_main(job, fds["stdout_w"], fds["stderr_w"], fds["result_w"], fds["trace_w"], close)
         if not frozen_before:  # the parent collects as usual (unless its program froze objects itself)
