@@ -268,6 +268,7 @@ class Runner:
 
     def _judge(self, raw: ExtensionResult, data: DocumentData, redactor: Redactor) -> ExtensionResult:
         """Warnings, leaks and redaction of a raw result, then its output cut to size."""
+        self._sync_vault()  # canaries adopted from a child bring their allowedHosts rules
         raw.warnings[:0] = [
             f"vault key {key!r} holds a value too short to mask safely: it is not redacted "
             "(see 'Short values' in the README)"
