@@ -100,14 +100,19 @@ def check_extension(
     for document, (data, source) in zip(chosen, read):
         result = _check_one(runner, document, data, source)
         report.results.append(result)
-        if loaded.code is not None and result.status == "EXECUTION_ERROR" and _process_died(result):
+        if loaded.code is not None and _process_died(result):
             report.problems.append(f"{source}: the check of this document is incomplete. {result.reason}")
     return report
 
 
 def _process_died(result: ExtensionResult) -> bool:
-    """A run that ended with its process, not with a Python exception (see harness.isolation)."""
-    return result.reason.startswith(("The extension's process", "The harness failed in the extension's process"))
+    """A run that ended with its process, not with a Python exception (see harness.isolation):
+    its logs and requests died with it, so what it let out cannot all be known."""
+    if result.status == "TIMEOUT":
+        return result.reason.endswith("so its process was killed.")
+    return result.status == "EXECUTION_ERROR" and result.reason.startswith(
+        ("The extension's process", "The harness failed in the extension's process")
+    )
 
 
 def _check_one(runner: Runner, document: DocumentInput, data: DocumentData, source: str) -> ExtensionResult:

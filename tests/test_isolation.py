@@ -483,3 +483,12 @@ def test_the_parent_writes_the_cassette_whatever_the_script_did_to_its_own_harne
     cassette = (folder / "cassettes" / "one.yaml").read_text(encoding="utf-8")
     assert SECRET not in cassette
     assert "{{ VAULT.k }}" in cassette
+
+
+def test_ipe_check_is_incomplete_when_a_run_had_to_be_killed(tmp_path, capsys):
+    stuck = plain_extension(tmp_path, "stuck", "import signal\nsignal.alarm(0)\nwhile True:\n    pass\n")
+    code = main(["check", str(stuck), "--timeout", "0.5", "--json"])
+    report = json.loads(capsys.readouterr().out)[0]
+    assert code == 1
+    assert report["clean"] is False
+    assert "its process was killed" in report["problems"][0]
