@@ -289,6 +289,13 @@ def _untagged(value: Any) -> Any:
 def decode_message(payload: bytes) -> ChildMessage:
     """Check and decode one payload (the bytes after the header)."""
     try:
+        return _decode(payload)
+    except RecursionError:  # "[[[[..." a hundred thousand deep: refused, never a crash of the parent
+        raise ProtocolError("the message is nested too deeply") from None
+
+
+def _decode(payload: bytes) -> ChildMessage:
+    try:
         value = json.loads(payload.decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as exc:
         raise ProtocolError(f"the message is not JSON ({type(exc).__name__})") from None

@@ -233,6 +233,9 @@ def test_a_forged_result_message_is_an_execution_error_naming_the_problem(tmp_pa
         (b'{"type": "result", "minted": [], "interactions": [], "result": {"status": "SUCCESS"}}',
          "missing 'reason'"),
         (b'{"type": "result", "minted": [[1, 2]], "interactions": [], "result": {}}', "expected a string"),
+        (b"[" * 200_000 + b"]" * 200_000, "nested too deeply"),
+        (b'{"type": "result", "minted": [], "result": {}, "interactions": ' + b"[" * 50_000 + b"]" * 50_000 + b"}",
+         "nested too deeply"),
     ],
 )
 def test_the_protocol_refuses_what_it_does_not_describe(payload, problem):
