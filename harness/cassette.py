@@ -371,9 +371,12 @@ def adopt_recorded(interactions: list[Any]) -> None:
             raise HarnessError(f"the script's process sent a malformed HTTP interaction {number}: {problem}")
         request, response = item
         headers = {str(k): v[0] if isinstance(v, list) and v else v for k, v in request["headers"].items()}
-        _RECORDING[-1].append(
-            VcrRequest(request["method"], request["uri"], request.get("body"), headers), response
-        )
+        clean = {  # only the fields vcrpy writes, rebuilt: nothing else of the child's reaches the file
+            "status": {"code": response["status"]["code"], "message": response["status"].get("message", "")},
+            "headers": {str(k): list(v) if isinstance(v, list) else [v] for k, v in response["headers"].items()},
+            "body": {"string": response["body"].get("string", b"")},
+        }
+        _RECORDING[-1].append(VcrRequest(request["method"], request["uri"], request.get("body"), headers), clean)
 
 
 def _interaction_problem(item: Any) -> str:
@@ -391,8 +394,17 @@ def _interaction_problem(item: Any) -> str:
     status = response.get("status")
     if not isinstance(status, dict) or not isinstance(status.get("code"), int):
         return "the response has no status code"
+    if not isinstance(status.get("message", ""), str):
+        return "the response's status message is not text"
     if not isinstance(response.get("headers"), dict) or not isinstance(response.get("body"), dict):
         return "the response has no headers or body"
+    for headers in (request["headers"], response["headers"]):
+        for value in headers.values():
+            values = value if isinstance(value, list) else [value]
+            if not all(isinstance(v, str) for v in values):
+                return "a header value is not text"
+    if not isinstance(response["body"].get("string", b""), (bytes, str)):
+        return "the response body is not bytes or text"
     return ""
 
 
