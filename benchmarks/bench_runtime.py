@@ -9,6 +9,12 @@ This benchmark runs a typical script (reads two metadata, adds two, logs once) o
 * through ``Runner.run`` on pre-parsed ``DocumentData`` (the runtime alone, no parsing),
 * and through a bare loop: ``exec`` of the same compiled code with a minimal fake document.
 
+The loops above run in-process (``isolated=False``).  Then the isolated path, each document in
+its own child process (what ``ipe run`` and ``Runner`` do by default), on fewer documents
+(``--isolated-documents``): ``Runner.run`` one document after the other, and
+``Runner.run_many`` with 1 and 2 workers.  It prints documents per second *per worker* and the
+in-process rate beside it; the goal is at least 300 documents per second per worker.
+
 It prints each rate in documents per second and its ratio to the bare loop, all measured in
 this one run (ratios travel between machines; absolute rates do not).  The goal is a ratio of
 at most 4x for ``run_extension``.  ``--profile`` adds a cProfile of the ``run_extension`` loop.
@@ -17,7 +23,7 @@ Runs get an explicit empty vault (``vault={}``) so that the figures do not depen
 developer's ``.env``; ``--vault`` gives them a one-key fake vault instead, which turns on
 redaction and leak detection of every result (the script never reads it).
 
-    python benchmarks/bench_runtime.py [--documents N] [--repeat R] [--vault] [--profile]
+    python benchmarks/bench_runtime.py [--documents N] [--isolated-documents M] [--repeat R] [--vault] [--profile]
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ import builtins
 import cProfile
 import io
 import json
+import os
 import pstats
 import sys
 import tempfile
@@ -38,7 +45,9 @@ from typing import Any
 import harness
 
 GOAL = 4.0
+ISOLATED_GOAL = 300.0
 BARE = "bare exec loop (fake document)"
+BARE_FORK = "bare fork + exit + wait, no work"
 
 SCRIPT = """\
 title = document.get_meta_data_value("title")
@@ -138,15 +147,70 @@ def profile(work: Callable[[], Any]) -> None:
             print(f"{100 * own / total:>5.1f}% {100 * min(cum, total) / total:>5.1f}% {calls:>9}  {name} ({where})")
 
 
+def isolated_rates(folder: Path, vault: dict[str, str], parsed: list[Any], repeat: int, in_process: float) -> None:
+    """Documents per second per worker through child processes, against the in-process rate."""
+    runner = harness.Runner(folder, vault=vault)
+    runner.run(parsed[0])  # the first fork warms the parent (imports scripts commonly use)
+
+    def serial() -> Any:
+        for data in parsed:
+            result = runner.run(data)
+        return result
+
+    def pool(workers: int) -> Callable[[], Any]:
+        def work() -> Any:
+            for result in runner.run_many(parsed, workers=workers):
+                pass
+            return result
+        return work
+
+    loops: dict[str, tuple[int, Callable[[], Any]]] = {
+        "Runner.run(DocumentData), isolated": (1, serial),
+        "Runner.run_many(workers=1)": (1, pool(1)),
+        "Runner.run_many(workers=2)": (2, pool(2)),
+    }
+    def bare_forks() -> Any:
+        """The floor of any fork-per-document design: this same process forks, the child exits."""
+        for _ in parsed:
+            pid = os.fork()
+            if pid == 0:
+                os._exit(0)
+            os.waitpid(pid, 0)
+        return None
+
+    timed = {label: work for label, (_, work) in loops.items()}
+    timed[BARE_FORK] = bare_forks
+    times, last = best_times(timed, repeat)
+    last.pop(BARE_FORK)
+    for label, result in last.items():
+        if result.status != "SUCCESS":
+            raise SystemExit(f"{label}: the last document ended {result.status}: {result.reason}")
+    fork_floor = times.pop(BARE_FORK)
+    m = len(parsed)
+    print(f"\nisolated: {m:,} documents, each in its own child process, best of {repeat}")
+    print(f"{'loop':<40} {'docs/s/worker':>14} {'ms/doc':>9} {'vs in-process':>14}")
+    for label, seconds in times.items():
+        workers = loops[label][0]
+        rate = m / seconds / workers
+        print(f"{label:<40} {rate:>14,.0f} {seconds / m * 1e3:>9.2f} {in_process / rate:>13.1f}x")
+    print(f"{BARE_FORK:<40} {m / fork_floor:>14,.0f} {fork_floor / m * 1e3:>9.2f}   (the floor of forking at all)")
+    best = max(m / times[label] / loops[label][0] for label in times)
+    verdict = "meets" if best >= ISOLATED_GOAL else "is UNDER"
+    print(f"best isolated rate {best:,.0f} docs/s per worker {verdict} the {ISOLATED_GOAL:g} goal "
+          f"(in-process here: {in_process:,.0f} docs/s)")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--documents", "-n", type=int, default=10_000, help="documents per loop (default 10000)")
+    parser.add_argument("--isolated-documents", "-m", type=int, default=1000,
+                        help="documents per isolated loop (default 1000)")
     parser.add_argument("--repeat", "-r", type=int, default=3, help="rounds of the loops; the best counts (default 3)")
     parser.add_argument("--vault", action="store_true", help="runs get a one-key fake vault (redaction and leak checks on)")
     parser.add_argument("--profile", action="store_true", help="also profile the run_extension loop with cProfile")
     args = parser.parse_args(argv)
-    if args.documents < 1 or args.repeat < 1:
-        parser.error("--documents and --repeat must be at least 1")
+    if args.documents < 1 or args.repeat < 1 or args.isolated_documents < 1:
+        parser.error("--documents, --isolated-documents and --repeat must be at least 1")
 
     documents = make_documents(args.documents)
     with tempfile.TemporaryDirectory() as tmp:
@@ -156,12 +220,12 @@ def main(argv: list[str] | None = None) -> int:
         (folder / "extension.json").write_text(json.dumps({"name": "bench_extension", "apiVersion": "v1"}))
         extension = harness.load_extension(folder)
         vault = {"bench_api_key": "fake-bench-api-key-123"} if args.vault else {}
-        runner = harness.Runner(folder, vault=vault)
+        runner = harness.Runner(folder, vault=vault, isolated=False)
         parsed = [harness.parse_document(d) for d in documents]
 
         def via_run_extension() -> Any:
             for doc in documents:
-                result = harness.run_extension(folder, doc, vault=vault)
+                result = harness.run_extension(folder, doc, vault=vault, isolated=False)
             return result
 
         def via_runner() -> Any:
@@ -201,6 +265,8 @@ def main(argv: list[str] | None = None) -> int:
         ratio = rows[1][1] / bare_time
         verdict = "within" if ratio <= GOAL else "OVER"
         print(f"run_extension costs {ratio:.1f}x the bare loop: {verdict} the {GOAL:g}x goal")
+
+        isolated_rates(folder, vault, parsed[: args.isolated_documents], args.repeat, n / times[rows[3][0]])
 
         if args.profile:
             profile(via_run_extension)

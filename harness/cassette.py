@@ -58,7 +58,9 @@ __all__ = [
     "CassetteMismatch",
     "MODES",
     "Recording",
+    "adopt_recorded",
     "cassette_for",
+    "export_recorded",
     "placeholder",
     "use_cassette",
     "vault_placeholders",
@@ -344,14 +346,89 @@ def use_cassette(
     recorder.register_persister(file)
     with recorder.use_cassette(str(target), allow_playback_repeats=True) as opened:
         file.armed = True
+        if mode == "record":
+            _RECORDING.append(opened)
         try:
             yield recording
         finally:
             file.armed = False
             if mode == "record":
+                _RECORDING.remove(opened)
+            if mode == "record":
                 recording.interactions = len(opened)
     if file.refused:
         raise HarnessError(file.refused)
+
+
+# -- recording across a process boundary (harness.isolation) -------------------------------------
+#
+# An isolated run happens in a child process forked inside ``use_cassette``: the child's copy of
+# the cassette records the script's HTTP, and the child sends those interactions back (JSON,
+# see harness.protocol).  The parent adds them to its own cassette, which writes the file with
+# its own placeholders and final scan: the script never touches what the harness writes.
+
+_RECORDING: list[Any] = []
+"""vcrpy cassettes open in record mode, innermost last."""
+
+
+def export_recorded() -> list[Any]:
+    """The interactions the innermost recording cassette holds, as plain data (child side)."""
+    if not _RECORDING:
+        return []
+    return [[request._to_dict(), response] for request, response in _RECORDING[-1].data]
+
+
+def adopt_recorded(interactions: list[Any]) -> None:
+    """Add interactions a child recorded to the innermost recording cassette (parent side).
+
+    They are untrusted data: each is checked for vcrpy's shape, and goes through the
+    cassette's request filter (placeholders) like a request recorded here.
+    """
+    if not _RECORDING or not interactions:
+        return
+    from vcr.request import Request as VcrRequest
+
+    for number, item in enumerate(interactions, 1):
+        problem = _interaction_problem(item)
+        if problem:
+            raise HarnessError(f"the script's process sent a malformed HTTP interaction {number}: {problem}")
+        request, response = item
+        headers = {str(k): v[0] if isinstance(v, list) and v else v for k, v in request["headers"].items()}
+        clean = {  # only the fields vcrpy writes, rebuilt: nothing else of the child's reaches the file
+            "status": {"code": response["status"]["code"], "message": response["status"].get("message", "")},
+            "headers": {str(k): list(v) if isinstance(v, list) else [v] for k, v in response["headers"].items()},
+            "body": {"string": response["body"].get("string", b"")},
+        }
+        _RECORDING[-1].append(VcrRequest(request["method"], request["uri"], request.get("body"), headers), clean)
+
+
+def _interaction_problem(item: Any) -> str:
+    if not isinstance(item, list) or len(item) != 2:
+        return "not a [request, response] pair"
+    request, response = item
+    if not isinstance(request, dict) or not isinstance(response, dict):
+        return "request and response must be objects"
+    if not isinstance(request.get("method"), str) or not isinstance(request.get("uri"), str):
+        return "the request has no method or URI"
+    if not isinstance(request.get("headers"), dict):
+        return "the request has no headers"
+    if not isinstance(request.get("body"), (bytes, str, type(None))):
+        return "the request body is not bytes or text"
+    status = response.get("status")
+    if not isinstance(status, dict) or not isinstance(status.get("code"), int):
+        return "the response has no status code"
+    if not isinstance(status.get("message", ""), str):
+        return "the response's status message is not text"
+    if not isinstance(response.get("headers"), dict) or not isinstance(response.get("body"), dict):
+        return "the response has no headers or body"
+    for headers in (request["headers"], response["headers"]):
+        for value in headers.values():
+            values = value if isinstance(value, list) else [value]
+            if not all(isinstance(v, str) for v in values):
+                return "a header value is not text"
+    if not isinstance(response["body"].get("string", b""), (bytes, str)):
+        return "the response body is not bytes or text"
+    return ""
 
 
 def vault_placeholders(text: str) -> list[str]:

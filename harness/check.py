@@ -11,12 +11,12 @@ documents never reach.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from harness.canary import CanaryVault
-from harness.cassette import cassette_for, use_cassette
 from harness.document import DocumentData
 from harness.extension import Extension, load_extension
 from harness.leaks import Leak
@@ -24,8 +24,10 @@ from harness.network import guard_sockets, offline
 from harness.result import ExtensionResult
 from harness.runner import DocumentInput, Runner, extension_documents, read_document
 from harness.snapshot import load_snapshot
-from harness.taint import Flow, find_flows
 from harness.vault import LocalVault, load_vault
+
+if TYPE_CHECKING:
+    from harness.taint import Flow
 
 INCOMPLETE_STATUSES = ("EXECUTION_ERROR", "TIMEOUT")
 
@@ -45,6 +47,9 @@ class CheckReport:
     python: list[str] = field(default_factory=list)
     """What would differ in Coveo's Python 3.10 and packages: imports Coveo lacks, 3.11+ names
     (see :mod:`harness.python310`), each naming its line.  Warnings: they do not make it unclean."""
+    problems: list[str] = field(default_factory=list)
+    """Why the check could not be made in full: a script that does not compile, a document whose
+    process died.  A report with problems is never clean."""
 
     @property
     def leaks(self) -> list[tuple[str, Leak]]:
@@ -63,7 +68,10 @@ class CheckReport:
 
     @property
     def clean(self) -> bool:
-        return not self.flows and not any(result.leaks for result in self.results) and not self.incomplete
+        return (
+            not self.flows and not self.problems and not self.incomplete
+            and not any(result.leaks for result in self.results)
+        )
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -81,36 +89,92 @@ class CheckReport:
             ],
             "limits": list(self.limits),
             "python": list(self.python),
+            "problems": list(self.problems),
         }
 
 
 def check_extension(
     extension: str | os.PathLike[str] | Extension,
-    documents: Sequence[DocumentInput] | None = None,
+    documents: Iterable[DocumentInput] | None = None,
     *,
     timeout: float | None = None,
     snapshot: str | os.PathLike[str] | None = None,
     vault: LocalVault | None = None,
+    memory_limit: int | None = None,
+    isolated: bool = True,
+    workers: int = 1,
+    fail_fast: bool = False,
 ) -> CheckReport:
     """Leak-check one extension on ``documents`` (default: its own ``documents/``).
 
     Canaries go to the real key set (:meth:`CanaryVault.for_extension`): the keys of ``vault``
     (default: the local vault) the extension may see, the keys its script names, and the keys
     of the ``{{ VAULT.<key> }}`` placeholders of ``snapshot`` (a Coveo snapshot file or folder).
+    Each document runs in its own process (``isolated``, with ``memory_limit`` MiB), so a
+    script that exits or crashes costs only its own document, and the report says so.
+
+    Documents given as files are read (and validated) before the first run, and a document
+    with a cassette replays it, one at a time.  Any other documents, a stream from
+    :func:`harness.documents.iter_documents` included, run ``workers`` at a time, offline.
+    ``fail_fast`` stops at the first ``EXECUTION_ERROR``.
     """
     loaded = load_extension(extension)
     extra = [p.key for p in load_snapshot(snapshot)] if snapshot is not None else []
     canaries = CanaryVault.for_extension(loaded, load_vault() if vault is None else vault, extra)
     report = CheckReport(loaded, python=list(loaded.static_warnings))
     if loaded.code is not None:
+        from harness.taint import find_flows
+
         static = find_flows(loaded.source, str(loaded.script))
         report.flows, report.limits = list(static.flows), list(static.limits)
-    runner = Runner(loaded, vault=canaries, timeout=timeout)
-    chosen = list(documents) if documents is not None else list(extension_documents(loaded))
-    read = [read_document(d) for d in chosen]  # all read (and validated) before the first run
-    for document, (data, source) in zip(chosen, read):
-        report.results.append(_check_one(runner, document, data, source))
+    else:
+        error = loaded.syntax_error
+        where = f" (line {error.lineno})" if error is not None and error.lineno else ""
+        report.problems.append(f"{loaded.script.name} does not compile{where}: it cannot be checked")
+    runner = Runner(loaded, vault=canaries, timeout=timeout, memory_limit=memory_limit, isolated=isolated)
+    for result in _results(runner, extension_documents(loaded) if documents is None else documents,
+                           workers, fail_fast):
+        report.results.append(result)
+        if loaded.code is not None and _process_died(result):
+            report.problems.append(f"{result.source}: the check of this document is incomplete. {result.reason}")
     return report
+
+
+def _results(
+    runner: Runner, documents: Iterable[DocumentInput], workers: int, fail_fast: bool
+) -> Iterator[ExtensionResult]:
+    if isinstance(documents, (list, tuple)):
+        chosen = list(documents)
+        read = [read_document(d) for d in chosen]  # all read (and validated) before the first run
+        if any(_cassette(runner, d) is not None for d in chosen) or not runner.isolated:
+            for document, (data, source) in zip(chosen, read):
+                result = _check_one(runner, document, data, source)
+                yield result
+                if fail_fast and result.status == "EXECUTION_ERROR":
+                    return
+            return
+        documents = read
+    with offline():  # set up before the children fork: each of them answers requests with an empty 200
+        yield from runner.run_many(documents, workers=workers if runner.isolated else 1, fail_fast=fail_fast)
+
+
+def _cassette(runner: Runner, document: DocumentInput) -> Path | None:
+    """The cassette of a document file, when it has one (harness.cassette.cassette_for's path;
+    that module, and vcrpy, are loaded only when a cassette exists)."""
+    if not isinstance(document, (str, os.PathLike)):
+        return None
+    cassette = runner.extension.folder / "cassettes" / f"{Path(document).stem}.yaml"
+    return cassette if cassette.is_file() else None
+
+
+def _process_died(result: ExtensionResult) -> bool:
+    """A run that ended with its process, not with a Python exception (see harness.isolation):
+    its logs and requests died with it, so what it let out cannot all be known."""
+    if result.status == "TIMEOUT":
+        return result.reason.endswith("so its process was killed.")
+    return result.status == "EXECUTION_ERROR" and result.reason.startswith(
+        ("The extension's process", "The harness failed in the extension's process")
+    )
 
 
 def _check_one(runner: Runner, document: DocumentInput, data: DocumentData, source: str) -> ExtensionResult:
@@ -120,11 +184,12 @@ def _check_one(runner: Runner, document: DocumentInput, data: DocumentData, sour
     vcrpy replays at, so the cassette would never be reached.  With a cassette, the socket
     guard alone keeps anything the cassette does not answer from leaving the machine.
     """
-    cassette = cassette_for(runner.extension, document) if isinstance(document, (str, os.PathLike)) else None
-    if cassette is not None and cassette.is_file():
+    cassette = _cassette(runner, document)
+    if cassette is not None:
+        from harness.cassette import use_cassette
+
         hint = f"ipe check runs offline on {cassette}; record it again with `ipe run --record`"
         with use_cassette(cassette, runner.vault, runner.extension), guard_sockets(loopback=False, hint=hint):
             return runner.run(data, source)
     with offline():
         return runner.run(data, source)
-

@@ -72,16 +72,12 @@ def leaks_in_text(
     if not text:
         return []
     found = []
-    line, counted = 1, 0
-    for match in redactor.find(text):
+    line, counted = 1, 0  # lines counted incrementally: linear in the text, however many matches
+    for match in sorted(redactor.find(text), key=lambda m: m.start) if lines else redactor.find(text):
         if lines:
-            if match.start > counted:
-                line += text.count("\n", counted, match.start)
-                counted = match.start
-            where = f"{place}line {line}"
-        else:
-            where = place
-        found.append(Leak(match.key, channel, match.alias, where))
+            line += text.count("\n", counted, match.start)
+            counted = match.start
+        found.append(Leak(match.key, channel, match.alias, f"{place}line {line}" if lines else place))
     return found
 
 

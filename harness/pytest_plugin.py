@@ -68,6 +68,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="record cassettes again, against the real services, instead of replaying them")
     parser.addini("ipe_allow_hosts", type="args", default=[],
                   help="hosts that extensions run by the ipe fixture may connect to (space-separated)")
+    parser.addini("ipe_isolated", type="bool", default=False,
+                  help="run every ipe.run in a child process, as the ipe CLI does (default: in the test's "
+                  "process, so that the requests_mock fixture answers the script)")
+    parser.addini("ipe_memory_limit", default="",
+                  help="MiB of address space an isolated run may use (default: the CLI's default)")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -183,6 +188,8 @@ class IpeSession:
         vault: VaultInput = None,
         timeout: float | None = None,
         cassette: bool | str | None = None,
+        isolated: bool | None = None,
+        memory_limit: int | None = None,
     ) -> ExtensionResult:
         """Run ``extension`` (folder or script) on ``document`` (a path, a dict in either format, or
         a ``make_document`` result) and return its (redacted) result.
@@ -192,9 +199,23 @@ class IpeSession:
         stem>.yaml``; the test's name when the document is not a file), ``"record"`` records it;
         None follows the ``ipe_cassette`` marker.  ``--ipe-record`` turns every replay into a
         recording.
+
+        ``isolated=True`` runs the script in a child process, as the ``ipe`` CLI does, with
+        ``memory_limit`` MiB (default: the ``ipe_memory_limit`` ini option, else the CLI's); the
+        ``ipe_isolated`` ini option makes it the default.  A mock set up in the test (the
+        ``requests_mock`` fixture) still answers the child, which inherits it, but the mock's
+        ``request_history`` does not see the child's requests: read ``result.requests``.
         """
+        config = self._request.config
+        if isolated is None:
+            isolated = bool(config.getini("ipe_isolated"))
+        if memory_limit is None and str(config.getini("ipe_memory_limit")).strip():
+            text = str(config.getini("ipe_memory_limit")).strip()
+            if not text.isdigit():
+                raise HarnessError(f"ipe_memory_limit: expected a whole number of MiB, got {text!r}")
+            memory_limit = int(text)
         runner = Runner(extension, parameters=parameters, vault=self.vault if vault is None else vault,
-                        timeout=timeout)
+                        timeout=timeout, isolated=isolated, memory_limit=memory_limit)
         path = Path(document) if isinstance(document, (str, os.PathLike)) else None
         mode = self._cassette_mode(cassette)
         with ExitStack() as stack:
@@ -214,7 +235,7 @@ class IpeSession:
     def pipeline(
         self,
         source: str | os.PathLike[str] | Mapping[str, Any],
-        document: DocumentInput,
+        document: str | os.PathLike[str] | Mapping[str, Any] | DocumentData,
         *,
         extensions: str | os.PathLike[str] = "extensions",
         vault: VaultInput = None,

@@ -1,18 +1,28 @@
 """The one runner behind every entry point: the Python API, the ``ipe`` CLI and the pytest plugin.
 
-A :class:`Runner` binds an extension to a vault, parameters and a time limit, then runs it on
-documents one at a time.  :func:`run_extension` is the one-call form.
+A :class:`Runner` binds an extension to a vault, parameters and its limits, then runs it on
+documents: one at a time (:meth:`Runner.run`), or a stream of them through a pool of child
+processes (:meth:`Runner.run_many`).  :func:`run_extension` is the one-call form.
+
+By default each run happens in its own child process (:mod:`harness.isolation`): the script
+cannot harm the harness or the next document, and what it prints at the file-descriptor level
+is captured.  ``isolated=False`` runs it in this process instead (the pytest plugin's default,
+so that requests-mock's fixture answers the script).  Either way the parent redacts the result
+and finds its leaks here.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+import sys
 from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from harness import content
-from harness.canary import CanaryVault
+from harness import content, isolation
+from harness.canary import CANARY_SOURCE, CanaryVault
 from harness.document import DocumentData
 from harness.document_format import load_document, parse_document
 from harness.errors import HarnessError
@@ -22,21 +32,27 @@ from harness.leaks import find_leaks
 from harness.params import parameter_text
 from harness.redaction import Redactor
 from harness.result import ExtensionResult
-from harness.runtime import DEFAULT_TIMEOUT, execute
+from harness.runtime import DEFAULT_TIMEOUT, execute, printed_warning
 from harness.threads import run_scope
-from harness.vault import LocalVault, load_vault
+from harness.vault import LocalVault, VaultEntry, load_vault
 
-__all__ = ["CANARY", "DocumentInput", "Runner", "VaultInput", "read_document", "run_extension"]
+__all__ = ["CANARY", "DEFAULT_MEMORY_LIMIT", "DocumentInput", "Runner", "VaultInput", "read_document", "run_extension"]
 
-DocumentInput = str | os.PathLike[str] | Mapping[str, Any] | DocumentData
+DocumentInput = str | os.PathLike[str] | Mapping[str, Any] | DocumentData | tuple[DocumentData, str]
+"""A path, a parsed JSON dict (either format), DocumentData, or DocumentData with its source name
+(what :func:`harness.documents.iter_documents` yields)."""
 VaultInput = None | str | Mapping[str, Any] | LocalVault
 CANARY = "canary"
+DEFAULT_MEMORY_LIMIT = isolation.DEFAULT_MEMORY_LIMIT
 
 
 def read_document(document: DocumentInput) -> tuple[DocumentData, str]:
-    """Accept a path, a parsed JSON dict (either format) or DocumentData; return it and its source name."""
+    """Accept a path, a parsed JSON dict (either format), DocumentData, or DocumentData with its
+    source name; return it and its source name."""
     if isinstance(document, DocumentData):
         return document, "<document>"
+    if isinstance(document, tuple) and len(document) == 2 and isinstance(document[0], DocumentData):
+        return document[0], str(document[1])
     if isinstance(document, Mapping):
         return parse_document(dict(document), "<dict>"), "<dict>"
     if isinstance(document, (str, os.PathLike)):
@@ -77,6 +93,10 @@ class Runner:
 
     Every result it returns is redacted: each vault value, in every alias, is masked in every
     string, and ``result.leaks`` says where the script let one out.
+
+    ``isolated`` (the default) runs each document in its own child process, with
+    ``memory_limit`` MiB of address space (default :data:`DEFAULT_MEMORY_LIMIT`); see
+    :mod:`harness.isolation`.  ``isolated=False`` runs in this process, with no memory limit.
     """
 
     def __init__(
@@ -86,6 +106,8 @@ class Runner:
         parameters: Mapping[str, Any] | None = None,
         vault: VaultInput = None,
         timeout: float | None = None,
+        isolated: bool = True,
+        memory_limit: int | None = None,
     ) -> None:
         self.extension = load_extension(extension)
         self.parameters = {str(k): parameter_text(v) for k, v in (parameters or {}).items()}
@@ -93,6 +115,11 @@ class Runner:
         self.timeout = DEFAULT_TIMEOUT if timeout is None else float(timeout)
         if not self.timeout > 0:
             raise HarnessError(f"the time limit must be a positive number of seconds, not {timeout!r}")
+        self.memory_limit = DEFAULT_MEMORY_LIMIT if memory_limit is None else memory_limit
+        if isinstance(self.memory_limit, bool) or not isinstance(self.memory_limit, int) or self.memory_limit < 1:
+            raise HarnessError(f"the memory limit must be a positive whole number of MiB, not {memory_limit!r}")
+        self.isolated = bool(isolated) and isolation.available()
+        self._not_isolated = bool(isolated) and not self.isolated
         self._known: tuple[int, int] | None = None
         self._sync_vault()
 
@@ -115,13 +142,48 @@ class Runner:
     def run(self, document: DocumentInput, source: str | None = None) -> ExtensionResult:
         """Run on one document; ``source`` names it in results when it is already DocumentData."""
         data, name = read_document(document)
-        return self._execute(data, source or name)
+        if not self.isolated:
+            return self._execute(data, source or name)
+        for result in self._isolated([(data, source or name)], 1, False):
+            return result
+        raise AssertionError("one document gives one result")  # pragma: no cover
 
     def run_all(self, documents: Iterable[DocumentInput]) -> Iterator[ExtensionResult]:
         """Run on each document in turn; every document is read (and validated) before the first run."""
         loaded = [read_document(d) for d in documents]
-        for data, source in loaded:
-            yield self._execute(data, source)
+        if not self.isolated:
+            for data, source in loaded:
+                yield self._execute(data, source)
+            return
+        yield from self._isolated(loaded, 1, False)
+
+    def run_many(
+        self, documents: Iterable[DocumentInput], workers: int = 1, fail_fast: bool = False
+    ) -> Iterator[ExtensionResult]:
+        """Run on a stream of documents, ``workers`` child processes at a time; results in input order.
+
+        Documents are read one by one as workers free up, and at most a few results per worker
+        wait for a slower earlier document, so memory stays flat on any number of documents.
+        A child that crashes costs only its own document.  ``fail_fast`` stops after the first
+        ``EXECUTION_ERROR`` (in input order): no new child starts, running ones are killed.
+        A document that cannot be read raises :class:`HarnessError` when its turn comes.
+
+        On ``KeyboardInterrupt`` (or when the caller stops iterating), every running child is
+        killed and reaped before the exception propagates: every result yielded so far is
+        complete, so a caller that catches it can still write a partial report.
+        """
+        if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+            raise HarnessError(f"workers must be a positive whole number, not {workers!r}")
+        if not self.isolated:
+            if workers != 1:
+                raise HarnessError("more than one worker needs isolated runs (isolated=True)")
+            for document in documents:
+                result = self.run(document)
+                yield result
+                if fail_fast and result.status == "EXECUTION_ERROR":
+                    return
+            return
+        yield from self._isolated((read_document(d) for d in documents), workers, fail_fast)
 
     def _execute(self, data: DocumentData, source: str) -> ExtensionResult:
         self._sync_vault()
@@ -130,16 +192,109 @@ class Runner:
         with run_scope(self._redactor):  # the script's threads share its capture, request log and guard
             raw = execute(self.extension, data, parameters, vault_parameters, self.timeout, source, self._redactor)
         raw.logs, raw.logging = list(raw.logs), list(raw.logging)  # a lingering thread's late entries stay out
-        redactor = self.redactor  # again: a canary vault may have minted keys during the run
+        if self._not_isolated:
+            raw.warnings.append("this platform has no fork(): the script ran in the harness's own process")
+        return self._judge(raw, data, self.redactor)  # again: a canary vault may have minted keys
+
+    # -- isolated runs ------------------------------------------------------------------------------
+
+    def _job(self, data: DocumentData, source: str) -> isolation.ChildJob:
+        """What the child will do: run the script as :meth:`_execute` would, with no stream swap
+        (the parent captures the child's file descriptors), and tell which vault keys it minted."""
+        self._sync_vault()
+        parameters = {**self.extension.parameters, **data.parameters, **self.parameters}
+        vault_parameters = self.vault.parameters_for(self.extension, self._vault_values)
+        known = len(self.vault.entries)
+
+        def run() -> tuple[ExtensionResult, list[tuple[str, str]]]:
+            with run_scope(self._redactor):  # the script's threads: recorded and guarded in the child too
+                raw = execute(self.extension, data, parameters, vault_parameters, self.timeout, source,
+                              self._redactor, capture_streams=False)
+            return raw, [(e.key, e.value) for e in self.vault.entries[known:]]
+
+        return isolation.ChildJob(run, str(self.extension.script), self.timeout, self.memory_limit)
+
+    def _isolated(
+        self, documents: Iterable[tuple[DocumentData, str]], workers: int, fail_fast: bool
+    ) -> Iterator[ExtensionResult]:
+        jobs = (((data, source), self._job(data, source)) for data, source in documents)
+        with contextlib.closing(isolation.run_children(jobs, workers)) as outcomes:
+            for (data, source), outcome in outcomes:
+                result = self._from_child(data, source, outcome)
+                yield result
+                if fail_fast and result.status == "EXECUTION_ERROR":
+                    return
+
+    def _from_child(self, data: DocumentData, source: str, outcome: isolation.ChildOutcome) -> ExtensionResult:
+        """The raw result of a child (or of its death), judged and redacted by this, trusted, side."""
+        message = outcome.message
+        redactor: Redactor | None = None
+        if message is not None and message.result is not None:
+            raw = message.result
+            redactor = self._adopt(message.minted)
+            if message.interactions:
+                cassette = sys.modules.get("harness.cassette")
+                if cassette is not None:
+                    cassette.adopt_recorded(message.interactions)
+        else:
+            status, reason = outcome.failure or ("EXECUTION_ERROR", "The extension's process gave no result.")
+            raw = ExtensionResult(status=status, reason=reason, logs=[], document=data, duration=outcome.elapsed,
+                                  date=outcome.started)
+        # The parent's own account of what only it can know for sure.
+        raw = replace(raw, extension=self.extension.name, source=source, stdout=outcome.stdout,
+                      stderr=outcome.stderr, warnings=[w for w in raw.warnings if not w.startswith("the script wrote to ")])
+        if raw.stdout or raw.stderr:
+            raw.warnings.append(printed_warning(bool(raw.stdout), bool(raw.stderr)))
+        return self._judge(raw, data, redactor or self.redactor)
+
+    def _adopt(self, minted: list[tuple[str, str]]) -> Redactor | None:
+        """Take the canaries a child minted into this runner's vault.
+
+        Two children running at once can mint the same key differently; the vault keeps the
+        first, and a result whose child minted another value gets a redactor with its own.
+        Only a canary vault mints: anything else a child claims is ignored.
+        """
+        if not minted or not isinstance(self.vault, CanaryVault):
+            return None
+        known = {entry.key: entry.value for entry in self.vault.entries}
+        own: dict[str, str] = {}
+        for key, value in minted[:10_000]:
+            if key not in known:
+                known[key] = value
+                hosts = self.vault._hosts.get(key)
+                self.vault.entries.append(VaultEntry(key, value, CANARY_SOURCE, allowed_hosts=hosts))
+            elif known[key] != value:
+                own[key] = value
+        if not own:
+            return None
+        return _redactor_for({**self.vault.secrets(), **own})
+
+    def _judge(self, raw: ExtensionResult, data: DocumentData, redactor: Redactor) -> ExtensionResult:
+        """Warnings, leaks and redaction of a raw result, then its output cut to size."""
+        self._sync_vault()  # canaries adopted from a child bring their allowedHosts rules
         raw.warnings[:0] = [
             f"vault key {key!r} holds a value too short to mask safely: it is not redacted "
             "(see 'Short values' in the README)"
             for key in redactor.short_keys
         ]
-        if not redactor or not _mentions_a_secret(raw, redactor):
-            return raw
-        leaks = find_leaks(raw, redactor, self._allowed_hosts, data.permissions)
-        return raw.redacted(redactor, leaks)
+        if redactor and _mentions_a_secret(raw, redactor):
+            leaks = find_leaks(raw, redactor, self._allowed_hosts, data.permissions)
+            raw = raw.redacted(redactor, leaks)
+        return _bounded(raw)
+
+
+def _bounded(result: ExtensionResult) -> ExtensionResult:
+    """stdout and stderr cut at :data:`~harness.isolation.OUTPUT_CAP` characters, with a warning.
+
+    The cut comes after redaction, which saw a little more than the cap (the child's reader
+    keeps a margin): a value straddling the cut was masked whole before being cut."""
+    cap = isolation.OUTPUT_CAP
+    for name in ("stdout", "stderr"):
+        text = getattr(result, name)
+        if len(text) > cap:
+            result = replace(result, **{name: text[:cap]})
+            result.warnings.append(f"the script wrote more than {cap // 1024} KiB to {name}: the rest is cut")
+    return result
 
 
 _REDACTORS: dict[tuple[tuple[str, str], ...], Redactor] = {}
@@ -178,9 +333,14 @@ def run_extension(
     parameters: Mapping[str, Any] | None = None,
     vault: VaultInput = None,
     timeout: float | None = None,
+    isolated: bool = True,
+    memory_limit: int | None = None,
 ) -> ExtensionResult:
-    """Run an extension (its folder or script) on one document (a path or a dict, either format)."""
-    return Runner(extension, parameters=parameters, vault=vault, timeout=timeout).run(document)
+    """Run an extension (its folder or script) on one document (a path or a dict, either format);
+    ``isolated`` and ``memory_limit`` as for :class:`Runner`."""
+    runner = Runner(extension, parameters=parameters, vault=vault, timeout=timeout, isolated=isolated,
+                    memory_limit=memory_limit)
+    return runner.run(document)
 
 
 def extension_documents(extension: Extension) -> list[Path]:

@@ -52,7 +52,7 @@ from harness.unused_vault import vault_for
 if TYPE_CHECKING:
     from harness.redaction import Redactor
 
-__all__ = ["DEFAULT_TIMEOUT", "ScriptTimeout", "execute"]
+__all__ = ["DEFAULT_TIMEOUT", "ScriptTimeout", "execute", "printed_warning"]
 
 DEFAULT_TIMEOUT = 5.0
 _REFIRE = 0.05
@@ -255,13 +255,16 @@ def execute(
     timeout: float = DEFAULT_TIMEOUT,
     source: str = "<document>",
     redactor: Redactor | None = None,
+    capture_streams: bool = True,
 ) -> ExtensionResult:
     """Run ``extension`` on one document and return what Coveo's Test API would report.
 
     The result is *raw*: it still holds whatever vault values the script let out, so that
     leaks can be found; callers redact it before showing it (see :class:`~harness.runner.Runner`).
     ``redactor`` masks ``logging`` records as they are created, because handlers outside the
-    harness see those at once.
+    harness see those at once.  ``capture_streams=False`` leaves ``sys.stdout``/``sys.stderr``
+    alone: a child process (:mod:`harness.isolation`) has its file descriptors captured by the
+    parent instead, which also sees ``os.write(1, ...)`` and subprocesses.
     """
     started_at = time.time()
     streams = extension.required_data_streams if extension.manifest is not None else None  # no manifest: all
@@ -285,7 +288,8 @@ def execute(
             "vault_parameters": vault_for(extension, vault_parameters, document.warnings),
         }
         saved = sys.stdout, sys.stderr
-        sys.stdout, sys.stderr = stdout, stderr
+        if capture_streams:
+            sys.stdout, sys.stderr = stdout, stderr
         try:
             with logging_capture, observe() as requests_sent, coveo_json.installed():
                 if threading.current_thread() is threading.main_thread():
@@ -320,12 +324,8 @@ def execute(
     python = interpreter_warning()
     if python:
         warnings.append(python)
-    printed = stdout.parts or stderr.parts
-    if printed:
-        warnings.append(
-            "the script wrote to " + " and ".join(n for n, c in (("stdout", stdout), ("stderr", stderr)) if c.parts)
-            + ": Coveo does not keep it; use log() to see it in Coveo's log browser"
-        )
+    if stdout.parts or stderr.parts:
+        warnings.append(printed_warning(bool(stdout.parts), bool(stderr.parts)))
     return ExtensionResult(
         status=status,
         reason=reason,
@@ -343,6 +343,12 @@ def execute(
         requests=list(requests_sent),
         permissions_before=permissions_before,
     )
+
+
+def printed_warning(stdout: bool, stderr: bool) -> str:
+    """The warning of a run that wrote to stdout and/or stderr (Coveo keeps neither)."""
+    streams = " and ".join(name for name, wrote in (("stdout", stdout), ("stderr", stderr)) if wrote)
+    return f"the script wrote to {streams}: Coveo does not keep it; use log() to see it in Coveo's log browser"
 
 
 def _newest(data: DocumentData, name: str) -> list[Any]:

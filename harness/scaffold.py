@@ -29,9 +29,10 @@ from importlib.resources import files
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import jinja2
-
 from harness.errors import HarnessError
+
+if TYPE_CHECKING:
+    import jinja2  # imported when a template is rendered: `ipe run` never pays for it
 
 if TYPE_CHECKING:  # importlib.resources.abc is 3.11+; the annotation is all we need of it
     from importlib.abc import Traversable
@@ -148,6 +149,8 @@ def _shown(path: Path) -> str:
 
 
 def _environment() -> jinja2.Environment:
+    import jinja2
+
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("harness", "templates"),
         undefined=jinja2.StrictUndefined,

@@ -32,6 +32,17 @@ def timeout(text: str) -> float:
     return value
 
 
+def memory_limit(text: str) -> int:
+    """A positive whole number of MiB (``--memory-limit``)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number of MiB, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive number of MiB, got {text!r}")
+    return value
+
+
 def note(message: str) -> None:
     """A line for the user on stderr, so that stdout stays machine-readable."""
     print(f"ipe: {message}", file=sys.stderr)

@@ -288,7 +288,12 @@ def render_check(report: CheckReport, console: Console) -> None:
     runs = Counter(r.status for r in report.results)
     statuses = ", ".join(f"{n} {status}" for status, n in sorted(runs.items())) or "no document"
     findings = len(report.leaks) + len(report.flows)
-    verdict = "clean" if report.clean else f"{findings} finding{'s' if findings != 1 else ''}" if findings else "incomplete"
+    if report.clean:
+        verdict = "clean"
+    elif findings:
+        verdict = f"{findings} finding{'s' if findings != 1 else ''}"
+    else:
+        verdict = "incomplete" if report.incomplete else "not checked in full"
     _print(console, Text.assemble(
         (verdict, "bold green" if report.clean else "bold red"),
         ("  " + report.extension.name, "bold"),
@@ -315,6 +320,8 @@ def render_check(report: CheckReport, console: Console) -> None:
     for (key, channel), lines in static.items():
         shown = ", ".join(str(n) for n in sorted(set(lines)))
         _print(console, Text.assemble(("  s ", "bold red"), f"{key} -> {channel}: static, {report.extension.script.name} line{'s' if len(set(lines)) > 1 else ''} {shown}"))
+    for problem in report.problems:
+        _print(console, Text(f"  problem: {problem}", style="red"))
     for limit in report.limits:
         _print(console, Text(f"  note: {limit}", style="dim"))
     for warning in report.python:
@@ -334,7 +341,7 @@ def render_checks(reports: Sequence[CheckReport], console: Console, *, quiet: bo
         f"{summary.total} document{'s' if summary.total != 1 else ''}" + (f" ({statuses})" if statuses else "") + ": ",
         style="bold",
     )
-    incomplete = sum(1 for report in reports if report.incomplete)
+    incomplete = sum(1 for report in reports if report.incomplete or report.problems)
     if not findings:
         if incomplete:
             _print(console, total.append(f"{incomplete} not checked (incomplete)", style="bold yellow"))

@@ -232,7 +232,9 @@ def test_ipe_run_on_its_documents_exits_0_with_the_vault_from_the_environment(re
     out = capsys.readouterr().out
     assert "3 documents: 1 SKIPPED, 2 SUCCESS" in out
     assert "PIM answered HTTP 503 for SKU RS-88/B" in out
-    assert requests_mock.call_count == 2
+    # ipe run runs each document in a child process: the mock answers there (the child inherits
+    # it), so this process's call_count stays 0; the answers above show both mocks were used.
+    assert "Acme Anvil 20 kg" in out
 
 
 def test_ipe_run_without_the_vault_entry_exits_1(requests_mock, capsys):
