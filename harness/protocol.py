@@ -131,6 +131,9 @@ def encode_result(
             "date": result.date,
             "logging": [[r.logger, r.level, r.message] for r in result.logging],
             "requests": [[r.method, r.url, r.headers, _b64(r.body), r.via] for r in result.requests],
+            "permissions_before": (
+                None if result.permissions_before is None else _jsonable(list(result.permissions_before))
+            ),
         },
         "minted": [[k, v] for k, v in minted],
         "interactions": _tagged(interactions),
@@ -273,7 +276,14 @@ def _result(r: _Reader) -> ExtensionResult:
         date=r.key("date").number(),
         logging=_list_of(r.key("logging"), _record),
         requests=_list_of(r.key("requests"), _request),
+        permissions_before=_permissions_before(r.key("permissions_before")),
     )
+
+
+def _permissions_before(r: _Reader) -> tuple[dict[str, Any], ...] | None:
+    if r.value is None:
+        return None
+    return tuple(p.of(dict, "an object") for p in r.items())
 
 
 def _untagged(value: Any) -> Any:

@@ -98,7 +98,7 @@ def test_an_allocation_over_the_memory_limit_is_a_memory_error(tmp_path, capsys)
     code, results, _ = ipe_run_json(capsys, str(folder), "--memory-limit", "1024")
     assert code == 1
     assert results[0]["result"]["status"] == "EXECUTION_ERROR"
-    assert results[0]["result"]["reason"].endswith("MemoryError")
+    assert results[0]["result"]["reason"].rstrip().endswith("MemoryError")
     assert "line 3" in results[0]["result"]["reason"]
     assert_next_is_normal(results[1])
 
@@ -495,3 +495,33 @@ def test_ipe_check_is_incomplete_when_a_run_had_to_be_killed(tmp_path, capsys):
     assert code == 1
     assert report["clean"] is False
     assert "its process was killed" in report["problems"][0]
+
+
+def test_every_field_of_a_result_crosses_the_protocol():
+    """A field added to ExtensionResult and forgotten by the protocol would silently vanish from
+    isolated runs: a result with every field set must come back equal."""
+    import dataclasses
+
+    from harness.document import DocumentData, StreamData
+    from harness.outbound import OutgoingRequest
+    from harness.protocol import HEADER, encode_result
+    from harness.result import Change, ExtensionResult, LogEntry, LoggingRecord
+
+    perm = {"permissionSets": [{"allowedPermissions": [{"identity": "a@example.com"}]}]}
+    result = ExtensionResult(
+        status="SUCCESS", reason="why", logs=[LogEntry("hello", "NORMAL", 1.5, 0.25)],
+        document=DocumentData("doc://1", (("crawler", {"title": ["T"]}),), (perm,),
+                              (StreamData("crawler", "body_text", b"\x00\x01"),), {"p": "1"}),
+        duration=0.125, changes=[Change("title", ["T"], ["U"])], stdout="out", stderr="err",
+        warnings=["w"], extension="ext", source="src.json", date=12.5,
+        logging=[LoggingRecord("lg", "INFO", "msg")],
+        requests=[OutgoingRequest("GET", "https://example.com/", {"A": "b"}, b"body", "requests")],
+        permissions_before=(perm,),
+    )
+    unset = [f.name for f in dataclasses.fields(ExtensionResult)
+             if f.name != "leaks" and getattr(result, f.name) == getattr(
+                 ExtensionResult("", "", [], result.document, 0.0), f.name)]
+    assert unset == ["document"]  # every other field has a value the default has not
+    frame = encode_result(result, [], [])
+    back = decode_message(frame[HEADER.size:]).result
+    assert back == result

@@ -355,7 +355,7 @@ def test_a_thread_that_outlives_its_run_prints_and_logs_redacted(make_extension,
             logging.getLogger("late").error("late %s", vault_parameters["api_key"])
         threading.Thread(target=later, name="ipe-test-late", daemon=True).start()
     """)
-    result = Runner(folder, vault=VAULT).run(DOC)
+    result = Runner(folder, vault=VAULT, isolated=False).run(DOC)  # the in-process (pytest) mode
     logs = list(result.logs)
     sys.ipe_test_go.set()  # type: ignore[attr-defined]
     for thread in threading.enumerate():

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_LEAK = 0, 1, 2, 3
@@ -51,3 +55,24 @@ def note(message: str) -> None:
 def emit(data: Any) -> None:
     """JSON on stdout."""
     print(json.dumps(data, indent=2, ensure_ascii=False))
+
+
+@contextmanager
+def ctrl_c_after() -> Iterator[None]:
+    """Hold a Ctrl-C back until the block ends, then raise it.
+
+    Wraps the writing of one result (report files, JSON on stdout, the terminal), so that an
+    interrupted run leaves every output whole: the result in hand is written everywhere or
+    nowhere.  Outside the main thread (no signal handlers there) it does nothing.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: caught.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if caught:
+        raise KeyboardInterrupt

@@ -17,7 +17,16 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
-from harness.cli._common import EXIT_FAILED, EXIT_LEAK, EXIT_OK, memory_limit, note, param, timeout
+from harness.cli._common import (
+    EXIT_FAILED,
+    EXIT_LEAK,
+    EXIT_OK,
+    ctrl_c_after,
+    memory_limit,
+    note,
+    param,
+    timeout,
+)
 from harness.errors import HarnessError
 from harness.isolation import DEFAULT_MEMORY_LIMIT
 from harness.vault import load_vault
@@ -174,12 +183,13 @@ def _run(args: argparse.Namespace) -> int:
     with Reports(args.report, title=runner.extension.name, progress=progress) as reports:
         try:
             for result in results:
-                reports.add(result)
-                if out is not None:
-                    out.add(result)
-                elif show_each:
-                    render_result(result, console, base=base, full_traceback=args.full_traceback)
-                    console.print()
+                with ctrl_c_after():  # each result is written to every output, or to none
+                    reports.add(result)
+                    if out is not None:
+                        out.add(result)
+                    elif show_each:
+                        render_result(result, console, base=base, full_traceback=args.full_traceback)
+                        console.print()
         except KeyboardInterrupt:
             interrupted = True
             reports.summary.interrupted = True
@@ -314,10 +324,11 @@ def _check(args: argparse.Namespace) -> int:
                     folder, _check_documents(args), timeout=args.timeout, snapshot=args.snapshot,
                     memory_limit=args.memory_limit, workers=args.workers or _cpus(), fail_fast=args.fail_fast,
                 )
-                reports.append(report)
-                for result in report.results:
-                    files.add(result)
-                files.add_static(report.extension.name, report.extension.script.name, report.flows)
+                with ctrl_c_after():
+                    reports.append(report)
+                    for result in report.results:
+                        files.add(result)
+                    files.add_static(report.extension.name, report.extension.script.name, report.flows)
         except KeyboardInterrupt:
             interrupted = True
             files.summary.interrupted = True
