@@ -120,7 +120,7 @@ def test_check_groups_findings_collapses_documents_and_ends_with_a_table(make_ex
         str(i) for i in range(1, 8)
     ]  # the numbered list of documents, once each
     assert "clean  clean" in out
-    assert "2 extensions, 8 documents (8 SUCCESS): 15 findings" in out
+    assert "15 findings: 2 extensions, 8 documents (8 SUCCESS)" in out
     table = out[out.index("channel"):].splitlines()
     assert table[0].split() == ["channel", "leaks", "documents", "static", "keys"]
     rows = {line.split()[0]: line.split()[1:] for line in table[1:] if line.strip()}
@@ -131,7 +131,7 @@ def test_check_of_clean_extensions_is_short(make_extension, monkeypatch, capsys)
     folder = make_extension('log("nothing")', name="quiet", documents={"a.json": {"uri": "https://example.com/a"}})
     assert main(["check", str(folder)]) == 0
     assert capsys.readouterr().out.splitlines() == [
-        "clean  quiet  (1 SUCCESS; static pass)", "1 extension, 1 document (1 SUCCESS): all clean",
+        "clean  quiet  (1 SUCCESS; static pass)", "all clean: 1 extension, 1 document (1 SUCCESS)",
     ]
 
 
@@ -140,5 +140,5 @@ def test_check_quiet_prints_the_totals_and_the_table_only(make_extension, monkey
     folder = make_extension(CHECK_SCRIPT, name="leaky", documents={"a.json": {"uri": "https://example.com/1"}})
     assert main(["check", str(folder), "--quiet"]) == 3
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0] == "1 extension, 1 document (1 SUCCESS): 4 findings"
+    assert lines[0] == "4 findings: 1 extension, 1 document (1 SUCCESS)"
     assert lines[2].split() == ["channel", "leaks", "documents", "static", "keys"] and len(lines) == 5

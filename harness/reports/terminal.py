@@ -336,19 +336,19 @@ def render_checks(reports: Sequence[CheckReport], console: Console, *, quiet: bo
     summary = Summary().add_all(result for report in reports for result in report.results)
     statuses = ", ".join(f"{n} {status}" for status, n in summary.status_counts())
     findings = sum(len(report.leaks) + len(report.flows) for report in reports)
-    total = Text(
-        f"{len(reports)} extension{'s' if len(reports) != 1 else ''}, "
-        f"{summary.total} document{'s' if summary.total != 1 else ''}" + (f" ({statuses})" if statuses else "") + ": ",
-        style="bold",
-    )
+    # the verdict first: a narrow terminal cuts the end of the line, never the verdict
+    counts = (f": {len(reports)} extension{'s' if len(reports) != 1 else ''}, "
+              f"{summary.total} document{'s' if summary.total != 1 else ''}" + (f" ({statuses})" if statuses else ""))
     incomplete = sum(1 for report in reports if report.incomplete or report.problems)
+    if findings:
+        verdict = Text(f"{findings} finding{'s' if findings != 1 else ''}", style="bold red")
+    elif incomplete:
+        verdict = Text(f"{incomplete} not checked in full", style="bold yellow")
+    else:
+        verdict = Text("all clean", style="bold green")
+    _print(console, verdict.append(counts, style="bold"))
     if not findings:
-        if incomplete:
-            _print(console, total.append(f"{incomplete} not checked (incomplete)", style="bold yellow"))
-        else:
-            _print(console, total.append("all clean", style="bold green"))
         return
-    _print(console, total.append(f"{findings} finding{'s' if findings != 1 else ''}", style="bold red"))
     console.print()
     console.print(_channel_table(reports))
 
