@@ -133,7 +133,7 @@ class ChildOutcome:
     started: float = 0.0
     """Seconds since the epoch when the child was started."""
     elapsed: float = 0.0
-    """Milliseconds from fork to the child's end."""
+    """Seconds from fork to the child's end (a duration, as the Test API gives it)."""
 
 
 # -- the child -------------------------------------------------------------------------------------
@@ -436,7 +436,7 @@ class Supervisor(Generic[_T]):
                     break
                 trace += chunk
         status = child.status if child.status is not None else self._reap(child.pid)
-        elapsed = (time.monotonic() - child.started) * 1000
+        elapsed = time.monotonic() - child.started
         for name in list(child.open):
             self.selector.unregister(child.fds[name])
         for fd in child.fds.values():

@@ -83,6 +83,7 @@ def test_a_dying_script_costs_only_its_own_document(tmp_path, capsys, body, stat
     assert code == 1
     assert results[0]["result"]["status"] == status
     assert reason in results[0]["result"]["reason"]
+    assert 0 < results[0]["duration"] < 5  # seconds, as the Test API gives them, even for a dead child
     assert_next_is_normal(results[1])
 
 
