@@ -29,12 +29,11 @@ from typing import Any
 
 from harness.condition import Explained, metadata_lookup
 from harness.document import DocumentData
-from harness.document_format import load_document, parse_document
 from harness.errors import HarnessError, load_json_file
 from harness.extension import Extension, find_extensions, load_extension
 from harness.leaks import Leak
 from harness.result import ExtensionResult
-from harness.runner import Runner, VaultInput
+from harness.runner import Runner, VaultInput, read_document
 from harness.source import SourceModel, SourceStep, load_source, parse_source
 from harness.vault import LocalVault, load_vault
 
@@ -304,7 +303,7 @@ class Pipeline:
         self, document: str | os.PathLike[str] | Mapping[str, Any] | DocumentData, source: str | None = None
     ) -> PipelineResult:
         """Run one document (a path, a parsed JSON dict in either format, or DocumentData) through every step."""
-        data, name = _read(document)
+        data, name = read_document(document)
         name = source or name
         current = data
         status, reason = "SUCCESS", ""
@@ -339,7 +338,7 @@ class Pipeline:
 
     def run_all(self, documents: Sequence[str | os.PathLike[str] | Mapping[str, Any] | DocumentData]) -> list[PipelineResult]:
         """Each document in turn; all are read (and validated) before the first runs."""
-        loaded = [_read(d) for d in documents]
+        loaded = [read_document(d) for d in documents]
         return [self.run(data, name) for data, name in loaded]
 
 
@@ -349,23 +348,6 @@ def _declares_stage(extension: Extension) -> bool:
         return False
     data = load_json_file(extension.manifest, "manifest")
     return isinstance(data, dict) and "stage" in data
-
-
-def _read(document: str | os.PathLike[str] | Mapping[str, Any] | DocumentData) -> tuple[DocumentData, str]:
-    if isinstance(document, DocumentData):
-        return document, "<document>"
-    if isinstance(document, Mapping):
-        return parse_document(dict(document), "<dict>"), "<dict>"
-    if isinstance(document, (str, os.PathLike)):
-        return load_document(document), _display(Path(document))
-    raise HarnessError(f"a document is a path, a dict or DocumentData, not {type(document).__name__}")
-
-
-def _display(path: Path) -> str:
-    try:
-        return str(path.resolve().relative_to(Path.cwd()))
-    except ValueError:
-        return str(path)
 
 
 def _last_line(text: str) -> str:

@@ -157,7 +157,8 @@ def test_explain_in_json(capsys: pytest.CaptureFixture[str]) -> None:
 @pytest.mark.parametrize(("name", "content", "message"), [
     ("batch.jsonl", '{"uri": "https://x.example/a"}\n{oops\n', "batch.jsonl:2: malformed JSON at column 2"),
     ("batch.jsonl", '["not a document"]\n', "batch.jsonl:1: $: expected a document object"),
-    ("batch.txt", "x", "--documents takes a folder of *.json or a .jsonl file"),
+    ("batch.txt", "x", "batch.txt: malformed JSON at line 1 column 1"),  # any other file is one document
+    ("empty.jsonl", "\n", "empty.jsonl: no document in this batch"),
 ])
 def test_bad_documents_exit_2(capsys: pytest.CaptureFixture[str], tmp_path: Path, name: str, content: str,
                               message: str) -> None:

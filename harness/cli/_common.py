@@ -36,15 +36,24 @@ def timeout(text: str) -> float:
     return value
 
 
-def memory_limit(text: str) -> int:
-    """A positive whole number of MiB (``--memory-limit``)."""
+def _positive_whole(text: str, unit: str) -> int:
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number of MiB, got {text!r}") from None
+        raise argparse.ArgumentTypeError(f"expected a whole number of {unit}, got {text!r}") from None
     if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive number of MiB, got {text!r}")
+        raise argparse.ArgumentTypeError(f"expected a positive number of {unit}, got {text!r}")
     return value
+
+
+def memory_limit(text: str) -> int:
+    """A positive whole number of MiB (``--memory-limit``)."""
+    return _positive_whole(text, "MiB")
+
+
+def workers(text: str) -> int:
+    """A positive whole number of worker processes (``--workers``)."""
+    return _positive_whole(text, "workers")
 
 
 def note(message: str) -> None:

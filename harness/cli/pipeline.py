@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import argparse
-import json
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from rich.console import Console
 
 from harness.cli._common import EXIT_FAILED, EXIT_LEAK, EXIT_OK, emit, note, timeout
 from harness.document import DocumentData
-from harness.document_format import load_document, parse_document
+from harness.document_format import load_document
+from harness.documents import iter_documents
 from harness.errors import HarnessError
 from harness.pipeline import Pipeline
 from harness.pipeline_report import render_pipeline, render_pipeline_summary
@@ -37,7 +38,8 @@ def add_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[ty
                        help="a document to run through the pipeline; repeatable (default: the documents/ "
                        "of every extension the pipeline uses)")
     given.add_argument("--documents", metavar="PATH",
-                       help="a folder of *.json documents, or a .jsonl file of one document a line")
+                       help="a folder of *.json documents, a .jsonl file of one document a line, or - "
+                       "for JSONL on stdin")
     parser.add_argument("--json", action="store_true",
                         help="print one object per document (a list when several): source, result, the final "
                         "document, and the steps")
@@ -56,7 +58,7 @@ def _pipeline(args: argparse.Namespace) -> int:
     for warning in pipeline.warnings:
         note(f"{args.source}: {warning}")
     if args.documents:
-        loaded = _batch(Path(args.documents))
+        loaded: Iterable[tuple[DocumentData, str]] = _batch(args.documents)
     else:
         paths = [Path(d) for d in args.document] or pipeline.documents()
         loaded = [(load_document(p), _display(p)) for p in paths]  # all read before the first run
@@ -78,32 +80,15 @@ def _pipeline(args: argparse.Namespace) -> int:
     return EXIT_FAILED if any(r.errored for r in results) else EXIT_OK
 
 
-def _batch(path: Path) -> list[tuple[DocumentData, str]]:
-    """``--documents``: a folder's ``*.json`` (golden ``*.expected.json`` aside), or a ``.jsonl`` file."""
-    if path.is_dir():
-        files = sorted(p for p in path.glob("*.json") if p.is_file() and not p.name.endswith(".expected.json"))
-        if not files:
-            raise HarnessError(f"{path}: no *.json documents in this folder")
-        return [(load_document(p), _display(p)) for p in files]
-    if path.suffix.lower() != ".jsonl":
-        raise HarnessError(f"{path}: --documents takes a folder of *.json or a .jsonl file")
-    try:
-        lines = path.read_text(encoding="utf-8-sig").splitlines()
-    except OSError as exc:
-        raise HarnessError(f"{path}: cannot read ({exc.strerror or exc})") from None
-    out = []
-    for number, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        name = f"{_display(path)}:{number}"
-        try:
-            data = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise HarnessError(f"{name}: malformed JSON at column {exc.colno}: {exc.msg}") from None
-        out.append((parse_document(data, name, path.parent), name))
-    if not out:
-        raise HarnessError(f"{path}: no document in this file")
-    return out
+def _batch(path: str) -> Iterator[tuple[DocumentData, str]]:
+    """``--documents``: a folder's ``*.json``, a ``.jsonl`` file or ``-`` (JSONL on stdin), read as
+    it runs (:func:`harness.documents.iter_documents`); an empty batch is an error."""
+    empty = True
+    for item in iter_documents(path):
+        empty = False
+        yield item
+    if empty:
+        raise HarnessError(f"{path}: no document in this batch")
 
 
 def _display(path: Path) -> str:

@@ -26,6 +26,7 @@ from harness.cli._common import (
     note,
     param,
     timeout,
+    workers,
 )
 from harness.errors import HarnessError
 from harness.isolation import DEFAULT_MEMORY_LIMIT
@@ -108,7 +109,7 @@ def _add_documents(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--documents", metavar="PATH",
                         help="a batch: a folder of *.json, a .jsonl file (one document a line) or - for JSONL "
                         "on stdin, read as it runs")
-    parser.add_argument("--workers", "-w", metavar="N", type=_workers, default=None,
+    parser.add_argument("--workers", "-w", metavar="N", type=workers, default=None,
                         help=f"documents run at once, each in its own process (default: the CPU count, {_cpus()})")
     parser.add_argument("--fail-fast", action="store_true", help="stop at the first EXECUTION_ERROR")
 
@@ -129,16 +130,6 @@ def _add_report(parser: argparse.ArgumentParser) -> None:
 
 def _cpus() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-
-
-def _workers(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number of workers, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected at least 1 worker, got {text!r}")
-    return value
 
 
 def _report_path(text: str) -> Path:
@@ -219,16 +210,16 @@ def _results(runner: Runner, args: argparse.Namespace) -> tuple[Iterator[Extensi
     from harness.documents import count_documents, iter_documents
     from harness.runner import extension_documents, read_document
 
-    workers = args.workers or _cpus()
+    at_once = args.workers or _cpus()
     if args.documents:
         stream = iter_documents(args.documents)
-        return runner.run_many(stream, workers=workers, fail_fast=args.fail_fast), count_documents(args.documents)
+        return runner.run_many(stream, workers=at_once, fail_fast=args.fail_fast), count_documents(args.documents)
     paths = [Path(d) for d in args.document] or extension_documents(runner.extension)
     loaded = [read_document(path) for path in paths]  # all read (and validated) before the first run
     replays = not args.live and any(_cassette(runner, path).is_file() for path in paths)
     if args.record or replays:
         return _one_at_a_time(runner, paths, loaded, args), len(paths)
-    return runner.run_many(loaded, workers=workers, fail_fast=args.fail_fast), len(paths)
+    return runner.run_many(loaded, workers=at_once, fail_fast=args.fail_fast), len(paths)
 
 
 def _cassette(runner: Runner, document: Path) -> Path:
