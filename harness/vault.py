@@ -153,10 +153,19 @@ def parse_vault_entries(data: Any, source: str = "vault.json") -> list[VaultEntr
 
 
 class VaultKeyError(KeyError):
-    """A script read a vault key it was not given: says which key and where to define it."""
+    """A script read a vault key it was not given: says which key and where to define it.
+
+    Its traceback line reads ``KeyError: ...``, as in Coveo, where the script gets a plain
+    ``KeyError``: the class names itself as the builtin it extends (``except KeyError`` in a
+    script catches it either way).
+    """
 
     def __str__(self) -> str:
         return str(self.args[0]) if self.args else ""
+
+
+VaultKeyError.__module__ = "builtins"
+VaultKeyError.__qualname__ = "KeyError"
 
 
 class VaultParameters(dict[str, str]):

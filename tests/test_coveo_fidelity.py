@@ -430,3 +430,15 @@ def test_a_script_without_a_manifest_sees_every_stream(tmp_path):
     script.write_text("log(document.get_data_stream('body_html').read())\n", encoding="utf-8")
     result = harness.run_extension(script, {"uri": "u", "dataStreams": {"body_html": "<p>x</p>"}}, vault={})
     assert result.log_texts == ["<p>x</p>"]
+
+
+def test_a_missing_vault_key_is_a_keyerror_as_in_coveo(tmp_path):
+    folder = extension(tmp_path, "token = vault_parameters['crm_key']\n", {"useVault": True})
+    result = harness.run_extension(folder, {"uri": "u"}, vault={})
+    last = result.reason.rstrip().splitlines()[-1]
+    assert last.startswith("KeyError: vault key 'crm_key' is not defined"), last  # not harness.vault.VaultKeyError
+    caught = harness.run_extension(
+        extension(tmp_path, "try:\n    vault_parameters['crm_key']\nexcept KeyError:\n    log('no key')\n",
+                  {"useVault": True}, name="catcher"),
+        {"uri": "u"}, vault={})
+    assert caught.status == "SUCCESS" and caught.log_texts == ["no key"]
