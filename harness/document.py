@@ -16,6 +16,7 @@ are marked *Choice*.
 
 from __future__ import annotations
 
+import base64
 import datetime
 import io
 import time
@@ -141,6 +142,22 @@ class DocumentData:
     permissions: tuple[dict[str, Any], ...] = ()
     data_streams: tuple[StreamData, ...] = ()
     parameters: Mapping[str, str] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        """The item as the Test API writes a document, in a request and in a response alike:
+        streams grouped by origin, their content base64 and uncompressed."""
+        streams: dict[str, dict[str, Any]] = {}
+        for stream in self.data_streams:
+            streams.setdefault(stream.origin, {})[stream.name] = {
+                "inlineContent": base64.b64encode(stream.content).decode("ascii"),
+                "compressionType": "UNCOMPRESSED",
+            }
+        return {
+            "id": self.uri,
+            "metadata": [{"origin": origin, "values": values} for origin, values in self.metadata],
+            "permissions": list(self.permissions),
+            "dataStreams": [{"origin": origin, "values": values} for origin, values in streams.items()],
+        }
 
 
 class CaseInsensitiveDict(dict[Any, Any]):

@@ -8,7 +8,6 @@ shape of the response of Coveo's Extensions Test API, plus harness-only keys und
 
 from __future__ import annotations
 
-import base64
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
@@ -197,20 +196,8 @@ class ExtensionResult:
 
     def to_json(self) -> dict[str, Any]:
         """The Test API response for this run, plus ``harness`` (stdout, stderr, warnings, leaks)."""
-        doc = self.document
-        streams: dict[str, dict[str, Any]] = {}
-        for stream in doc.data_streams:
-            streams.setdefault(stream.origin, {})[stream.name] = {
-                "inlineContent": base64.b64encode(stream.content).decode("ascii"),
-                "compressionType": "UNCOMPRESSED",
-            }
         return {
-            "document": {
-                "id": doc.uri,
-                "metadata": [{"origin": origin, "values": values} for origin, values in doc.metadata],
-                "permissions": list(doc.permissions),
-                "dataStreams": [{"origin": o, "values": v} for o, v in streams.items()],
-            },
+            "document": self.document.to_json(),
             "logs": [entry.to_json() for entry in self.logs],
             "result": self._result_json(),
             "duration": round(self.duration, 9),

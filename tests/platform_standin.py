@@ -28,12 +28,13 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from harness.runner import Runner, read_document
+from tests.conftest import loopback_server
 
 _LANGUAGES = ("PYTHON3",)
 _STREAMS = ("BODY_TEXT", "BODY_HTML", "THUMBNAIL", "DOCUMENT_DATA", "BODY_MARKDOWN")
@@ -87,15 +88,8 @@ class PlatformStandIn:
         class Handler(_Handler):
             platform = standin
 
-        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        thread = threading.Thread(target=server.serve_forever, daemon=True)
-        thread.start()
-        try:
-            yield f"http://127.0.0.1:{server.server_address[1]}"
-        finally:
-            server.shutdown()
-            server.server_close()
-            thread.join(5)
+        with loopback_server(Handler) as url:
+            yield url
 
     # -- the API ---------------------------------------------------------------------------------
 

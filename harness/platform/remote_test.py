@@ -56,19 +56,9 @@ _COVEO_PREFIX = "Coveo::PythonScriptException:"
 
 def test_request(data: DocumentData, parameters: Mapping[str, str]) -> dict[str, Any]:
     """The ``ExtensionTestModel`` body for one document, with ``parameters`` as the run's."""
-    streams: dict[str, dict[str, Any]] = {}
-    for stream in data.data_streams:  # the runner's own names (body_text, documentdata...): Coveo takes both
-        streams.setdefault(stream.origin, {})[stream.name] = {
-            "inlineContent": base64.b64encode(stream.content).decode("ascii"),
-            "compressionType": "UNCOMPRESSED",
-        }
+    # the runner's own stream names (body_text, documentdata...): Coveo takes both
     return {
-        "document": {
-            "id": data.uri,
-            "metadata": [{"origin": origin, "values": values} for origin, values in data.metadata],
-            "permissions": list(data.permissions),
-            "dataStreams": [{"origin": origin, "values": values} for origin, values in streams.items()],
-        },
+        "document": data.to_json(),
         "parameters": dict(parameters),
     }
 
