@@ -54,7 +54,6 @@ if TYPE_CHECKING:
     from harness.vault import LocalVault
 
 __all__ = [
-    "CASSETTE_FOLDER",
     "CassetteMismatch",
     "MODES",
     "Recording",
@@ -66,7 +65,6 @@ __all__ = [
     "vault_placeholders",
 ]
 
-CASSETTE_FOLDER = "cassettes"
 MODES = ("replay", "record")
 MATCH_ON = ("method", "scheme", "host", "port", "path", "query")
 """vcrpy's default matching: headers and bodies are not compared, so a new User-Agent or a
@@ -83,7 +81,7 @@ def placeholder(key: str) -> str:
 
 def cassette_for(extension: Extension, document: str | os.PathLike[str]) -> Path:
     """Where the cassette of ``document`` (a path, or a bare name) lives in ``extension``'s folder."""
-    return extension.folder / CASSETTE_FOLDER / f"{Path(document).stem}.yaml"
+    return extension.cassette(document)
 
 
 class CassetteMismatch(Exception):

@@ -159,11 +159,11 @@ def _results(
 
 
 def _cassette(runner: Runner, document: DocumentInput) -> Path | None:
-    """The cassette of a document file, when it has one (harness.cassette.cassette_for's path;
-    that module, and vcrpy, are loaded only when a cassette exists)."""
+    """The cassette of a document file, when it has one (harness.cassette, and vcrpy, are
+    loaded only when a cassette exists)."""
     if not isinstance(document, (str, os.PathLike)):
         return None
-    cassette = runner.extension.folder / "cassettes" / f"{Path(document).stem}.yaml"
+    cassette = runner.extension.cassette(document)
     return cassette if cassette.is_file() else None
 
 

@@ -32,6 +32,8 @@ __all__ = ["Extension", "find_extensions", "load_extension", "SCRIPT_NAME", "MAN
 
 SCRIPT_NAME = "extension.py"
 MANIFEST_NAME = "extension.json"
+CASSETTE_FOLDER = "cassettes"
+"""The folder of an extension holding its documents' recorded HTTP, one YAML file a document."""
 
 _API_VERSIONS = ("v1", "v2")
 _STAGES = ("pre", "post")
@@ -106,6 +108,12 @@ class Extension:
         if not folder.is_dir():
             return []
         return sorted(p for p in folder.glob("*.json") if p.is_file() and not p.name.endswith(".expected.json"))
+
+    def cassette(self, document: str | os.PathLike[str]) -> Path:
+        """Where the cassette of ``document`` (a path, or a bare name) lives: ``cassettes/<stem>.yaml``
+        in this folder.  Here, not in :mod:`harness.cassette`, so that knowing whether a document has
+        one does not import vcrpy."""
+        return self.folder / CASSETTE_FOLDER / f"{Path(document).stem}.yaml"
 
     @property
     def scope_ids(self) -> set[str]:

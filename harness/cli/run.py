@@ -216,16 +216,10 @@ def _results(runner: Runner, args: argparse.Namespace) -> tuple[Iterator[Extensi
         return runner.run_many(stream, workers=at_once, fail_fast=args.fail_fast), count_documents(args.documents)
     paths = [Path(d) for d in args.document] or extension_documents(runner.extension)
     loaded = [read_document(path) for path in paths]  # all read (and validated) before the first run
-    replays = not args.live and any(_cassette(runner, path).is_file() for path in paths)
+    replays = not args.live and any(runner.extension.cassette(path).is_file() for path in paths)
     if args.record or replays:
         return _one_at_a_time(runner, paths, loaded, args), len(paths)
     return runner.run_many(loaded, workers=at_once, fail_fast=args.fail_fast), len(paths)
-
-
-def _cassette(runner: Runner, document: Path) -> Path:
-    # harness.cassette.cassette_for's path, built here: that module loads vcrpy, needed only
-    # when a cassette is recorded or replayed.
-    return runner.extension.folder / "cassettes" / f"{document.stem}.yaml"
 
 
 def _one_at_a_time(
@@ -243,7 +237,7 @@ def _run_one(
 ) -> ExtensionResult:
     """One document (its path, and its content read once): recorded, replayed from its cassette
     (offline), or run live."""
-    cassette = _cassette(runner, document)
+    cassette = runner.extension.cassette(document)
     if live or not (record or cassette.is_file()):
         return runner.run(data, source)
     from harness.cassette import use_cassette
