@@ -56,6 +56,12 @@ def workers(text: str) -> int:
     return _positive_whole(text, "workers")
 
 
+def add_vault_files(parser: argparse.ArgumentParser, *, env_help: str = "VAULT_<key> lines") -> None:
+    """``--env-file`` and ``--vault-file``: where the local vault comes from (see :func:`~harness.vault.load_vault`)."""
+    parser.add_argument("--env-file", metavar="FILE", help=f"the .env file to read {env_help} from")
+    parser.add_argument("--vault-file", metavar="FILE", help="the vault.json file of Vault API entries")
+
+
 def note(message: str) -> None:
     """A line for the user on stderr, so that stdout stays machine-readable."""
     print(f"ipe: {message}", file=sys.stderr)

@@ -8,13 +8,13 @@ from pathlib import Path
 
 from rich.console import Console
 
-from harness.cli._common import EXIT_FAILED, EXIT_LEAK, EXIT_OK, emit, note, timeout
+from harness.cli._common import EXIT_FAILED, EXIT_LEAK, EXIT_OK, add_vault_files, emit, note, timeout
 from harness.document import DocumentData
 from harness.document_format import load_document
 from harness.documents import iter_documents
 from harness.errors import HarnessError
 from harness.pipeline import Pipeline
-from harness.pipeline_report import render_pipeline, render_pipeline_summary
+from harness.reports.pipeline import render_pipeline, render_pipeline_summary
 from harness.vault import load_vault
 
 __all__ = ["add_parser"]
@@ -47,8 +47,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[ty
                         help="show each condition's sub-expressions with their value for the document")
     parser.add_argument("--timeout", metavar="S", type=timeout, default=None,
                         help="time limit per extension run in seconds (default: Coveo's 5)")
-    parser.add_argument("--env-file", metavar="FILE", help="the .env file to read VAULT_<key> lines from")
-    parser.add_argument("--vault-file", metavar="FILE", help="the vault.json file of Vault API entries")
+    add_vault_files(parser)
     parser.set_defaults(handler=_pipeline)
 
 

@@ -23,7 +23,7 @@ from pathlib import Path
 from rich.console import Console
 
 from harness.check import check_extension
-from harness.cli._common import EXIT_FAILED, EXIT_LEAK, EXIT_OK, note, param, timeout
+from harness.cli._common import EXIT_FAILED, EXIT_LEAK, EXIT_OK, add_vault_files, note, param, timeout
 from harness.errors import HarnessError
 from harness.extension import Extension, load_extension
 from harness.platform.client import LOGGER, PlatformClient, PlatformError
@@ -45,10 +45,10 @@ def _platform_options(parser: argparse.ArgumentParser, *, vault: bool = True) ->
     parser.add_argument("--region", type=str.lower, choices=list(REGIONS), default=None,
                         help="the platform's regional host (default: COVEO_PLATFORM_URL, else "
                         "https://platform.cloud.coveo.com)")
-    parser.add_argument("--env-file", metavar="FILE",
-                        help="the .env file to read COVEO_* settings and VAULT_<key> lines from")
     if vault:
-        parser.add_argument("--vault-file", metavar="FILE", help="the vault.json file of Vault API entries")
+        add_vault_files(parser, env_help="COVEO_* settings and VAULT_<key> lines")
+    else:
+        parser.add_argument("--env-file", metavar="FILE", help="the .env file to read COVEO_* settings from")
     parser.add_argument("--verbose", "-v", action="store_true",
                         help="log each HTTP call and retry on stderr (the API key and vault values stay masked)")
 

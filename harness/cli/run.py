@@ -21,6 +21,7 @@ from harness.cli._common import (
     EXIT_FAILED,
     EXIT_LEAK,
     EXIT_OK,
+    add_vault_files,
     ctrl_c_after,
     memory_limit,
     note,
@@ -62,8 +63,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[ty
                         help="print the Test API response (a JSON list when several documents)")
     output.add_argument("--jsonl", action="store_true",
                         help="print one Test API response per line, as each document ends (for big batches)")
-    run.add_argument("--env-file", metavar="FILE", help="the .env file to read VAULT_<key> lines from")
-    run.add_argument("--vault-file", metavar="FILE", help="the vault.json file of Vault API entries")
+    add_vault_files(run)
     http = run.add_mutually_exclusive_group()
     http.add_argument("--record", action="store_true",
                       help="call the real services and record each document's HTTP into the extension's "

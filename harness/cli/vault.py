@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from harness.cli._common import EXIT_FAILED, EXIT_OK, emit, note
+from harness.cli._common import EXIT_FAILED, EXIT_OK, add_vault_files, emit, note
 from harness.cli.platform import add_vault_push
 from harness.errors import HarnessError
 from harness.extension import Extension, find_extensions, load_extension
@@ -61,8 +61,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[ty
                          "(default: the local entry's, else OBFUSCATED)")
 
     for action in (missing, payload):
-        action.add_argument("--env-file", metavar="FILE", help="the .env file to read VAULT_<key> lines from")
-        action.add_argument("--vault-file", metavar="FILE", help="the vault.json file of Vault API entries")
+        add_vault_files(action)
         action.set_defaults(handler=_vault_command)
     add_vault_push(actions)  # `ipe vault push`: sends entries to Coveo (harness.cli.platform)
 

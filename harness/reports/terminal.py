@@ -70,7 +70,8 @@ def _print(console: Console, text: Text | str, style: str = "") -> None:
     console.print(line, no_wrap=True, overflow="ellipsis", crop=True)
 
 
-def _values(values: Sequence[Any]) -> str:
+def format_values(values: Sequence[Any]) -> str:
+    """A metadata's values as a reader writes them: ``['a', 3]``."""
     return "[" + ", ".join(repr(v) for v in values) + "]"
 
 
@@ -179,9 +180,9 @@ def render_result(
         width = min(max(len(c.name) for c in result.changes), 24)
         for change in result.changes:
             if change.before:
-                line = Text.assemble(("    ~ ", "yellow"), f"{change.name:<{width}}  {_values(change.before)} -> {_values(change.after)}")
+                line = Text.assemble(("    ~ ", "yellow"), f"{change.name:<{width}}  {format_values(change.before)} -> {format_values(change.after)}")
             else:
-                line = Text.assemble(("    + ", "green"), f"{change.name:<{width}}  {_values(change.after)}")
+                line = Text.assemble(("    + ", "green"), f"{change.name:<{width}}  {format_values(change.after)}")
             _print(console, line)
     permissions = permission_diff(result)
     if permissions:

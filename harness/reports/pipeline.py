@@ -9,12 +9,12 @@ from __future__ import annotations
 import textwrap
 from collections import Counter
 from collections.abc import Sequence
-from typing import Any
 
 from rich.console import Console
 from rich.text import Text
 
 from harness.pipeline import PipelineResult, StepResult
+from harness.reports.terminal import format_values
 
 __all__ = ["render_pipeline", "render_pipeline_summary"]
 
@@ -55,10 +55,6 @@ def _step_line(index: int, step: StepResult) -> Text:
     )
 
 
-def _values(values: Sequence[Any]) -> str:
-    return "[" + ", ".join(repr(v) for v in values) + "]"
-
-
 def render_pipeline(result: PipelineResult, console: Console, *, explain: bool = False) -> None:
     """One document: its final status, a line per step (with its condition's sub-expressions when
     ``explain``), why a step failed, what leaked, and the final document's changes."""
@@ -92,7 +88,7 @@ def _explain(step: StepResult, console: Console) -> None:
         indent = "  " * line.depth
         read = ""
         if line.read is not None:
-            read = f"   {line.read[0]}: {_values(line.read[1])}" if line.read[1] else f"   {line.read[0]}: absent"
+            read = f"   {line.read[0]}: {format_values(line.read[1])}" if line.read[1] else f"   {line.read[0]}: absent"
         console.print(Text.assemble(
             "         ",
             (f"{'true' if line.value else 'false':<6}", "green" if line.value else "red"),
@@ -112,9 +108,9 @@ def _changes(result: PipelineResult, console: Console) -> None:
     for name, before, after in changes:
         origin = next((o for o, values in reversed(result.document.metadata) if name in values), "")
         if before:
-            line = f"    ~ {name}: {_values(before)} -> {_values(after)}"
+            line = f"    ~ {name}: {format_values(before)} -> {format_values(after)}"
         else:
-            line = f"    + {name}: {_values(after)}"
+            line = f"    + {name}: {format_values(after)}"
         console.print(Text(_cut(line, WIDTH - len(origin) - 4) + (f"  ({origin})" if origin else "")))
     for stream in streams:
         console.print(Text(_cut(f"    + data stream {stream.name}: {len(stream.content):,} bytes ({stream.origin})", WIDTH)))
