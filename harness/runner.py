@@ -151,11 +151,7 @@ class Runner:
     def run_all(self, documents: Iterable[DocumentInput]) -> Iterator[ExtensionResult]:
         """Run on each document in turn; every document is read (and validated) before the first run."""
         loaded = [read_document(d) for d in documents]
-        if not self.isolated:
-            for data, source in loaded:
-                yield self._execute(data, source)
-            return
-        yield from self._isolated(loaded, 1, False)
+        yield from self.run_many(loaded)
 
     def run_many(
         self, documents: Iterable[DocumentInput], workers: int = 1, fail_fast: bool = False
@@ -185,12 +181,18 @@ class Runner:
             return
         yield from self._isolated((read_document(d) for d in documents), workers, fail_fast)
 
-    def _execute(self, data: DocumentData, source: str) -> ExtensionResult:
+    def _run_script(self, data: DocumentData, source: str, *, capture_streams: bool = True) -> ExtensionResult:
+        """The script on one document, here and now (in this process or in the child): parameters
+        merged, the vault given, the script's threads sharing its capture, request log and guard."""
         self._sync_vault()
         parameters = {**self.extension.parameters, **data.parameters, **self.parameters}
         vault_parameters = self.vault.parameters_for(self.extension, self._vault_values)
-        with run_scope(self._redactor):  # the script's threads share its capture, request log and guard
-            raw = execute(self.extension, data, parameters, vault_parameters, self.timeout, source, self._redactor)
+        with run_scope(self._redactor):
+            return execute(self.extension, data, parameters, vault_parameters, self.timeout, source,
+                           self._redactor, capture_streams=capture_streams)
+
+    def _execute(self, data: DocumentData, source: str) -> ExtensionResult:
+        raw = self._run_script(data, source)
         raw.logs, raw.logging = list(raw.logs), list(raw.logging)  # a lingering thread's late entries stay out
         if self._not_isolated:
             raw.warnings.append("this platform has no fork(): the script ran in the harness's own process")
@@ -201,15 +203,10 @@ class Runner:
     def _job(self, data: DocumentData, source: str) -> isolation.ChildJob:
         """What the child will do: run the script as :meth:`_execute` would, with no stream swap
         (the parent captures the child's file descriptors), and tell which vault keys it minted."""
-        self._sync_vault()
-        parameters = {**self.extension.parameters, **data.parameters, **self.parameters}
-        vault_parameters = self.vault.parameters_for(self.extension, self._vault_values)
         known = len(self.vault.entries)
 
         def run() -> tuple[ExtensionResult, list[tuple[str, str]]]:
-            with run_scope(self._redactor):  # the script's threads: recorded and guarded in the child too
-                raw = execute(self.extension, data, parameters, vault_parameters, self.timeout, source,
-                              self._redactor, capture_streams=False)
+            raw = self._run_script(data, source, capture_streams=False)
             return raw, [(e.key, e.value) for e in self.vault.entries[known:]]
 
         return isolation.ChildJob(run, str(self.extension.script), self.timeout, self.memory_limit)
