@@ -508,6 +508,15 @@ def test_remote_test_agrees_on_a_skip_reported_as_success(
     assert code == 0, out + err
     assert "agree (SUCCESS)" in out
 
+    def answer_rejected(report: dict[str, Any]) -> None:  # were Coveo to answer a skip otherwise
+        report["result"] = {"status": "REJECTED", "reason": "nothing to do"}
+
+    platform.tamper = answer_rejected
+    code, out, err = ipe("remote-test", str(skipper))
+    assert code == 1
+    assert '  result.status: local "SUCCESS", remote "REJECTED"' in out
+    assert "the script called document.skip()" in out and "worth a report" in out
+
 
 def test_an_unreachable_platform_is_one_line(
     platform: PlatformStandIn, ipe: Any, extension: Path, monkeypatch: pytest.MonkeyPatch
