@@ -19,6 +19,7 @@ from typing import IO
 from harness.document import DocumentData
 from harness.document_format import load_document, parse_document
 from harness.errors import HarnessError
+from harness.extension import document_files
 
 __all__ = ["STDIN", "count_documents", "iter_documents"]
 
@@ -38,7 +39,7 @@ def iter_documents(path: str | os.PathLike[str], stdin: IO[str] | None = None) -
         return
     given = Path(path)
     if given.is_dir():
-        for file in _folder_files(given):
+        for file in document_files(given):
             yield load_document(file), str(file)
         return
     if not given.exists():
@@ -60,7 +61,7 @@ def count_documents(path: str | os.PathLike[str]) -> int | None:
         return None
     given = Path(path)
     if given.is_dir():
-        return sum(1 for _ in _folder_files(given))
+        return sum(1 for _ in document_files(given))
     if given.suffix.lower() in (".jsonl", ".ndjson"):
         try:
             with given.open("rb") as raw:
@@ -68,14 +69,6 @@ def count_documents(path: str | os.PathLike[str]) -> int | None:
         except OSError:
             return None
     return 1 if given.is_file() else None
-
-
-def _folder_files(folder: Path) -> Iterator[Path]:
-    names = sorted(entry.name for entry in os.scandir(folder) if entry.name.endswith(".json"))
-    for name in names:
-        file = folder / name
-        if not name.endswith(".expected.json") and file.is_file():
-            yield file
 
 
 def _jsonl(lines: Iterable[str], name: str, base: Path) -> Iterator[tuple[DocumentData, str]]:

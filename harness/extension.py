@@ -19,6 +19,7 @@ from __future__ import annotations
 import difflib
 import linecache
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import CodeType
@@ -28,7 +29,7 @@ from harness.errors import HarnessError, json_path, load_json_file
 from harness.params import parameter_text
 from harness.python310 import static_warnings, syntax_error_310
 
-__all__ = ["Extension", "find_extensions", "load_extension", "SCRIPT_NAME", "MANIFEST_NAME"]
+__all__ = ["Extension", "document_files", "find_extensions", "load_extension", "SCRIPT_NAME", "MANIFEST_NAME"]
 
 SCRIPT_NAME = "extension.py"
 MANIFEST_NAME = "extension.json"
@@ -105,9 +106,7 @@ class Extension:
         """The sample documents shipped in the extension's ``documents/`` folder, sorted
         (``*.expected.json`` files are golden results, not documents)."""
         folder = self.folder / "documents"
-        if not folder.is_dir():
-            return []
-        return sorted(p for p in folder.glob("*.json") if p.is_file() and not p.name.endswith(".expected.json"))
+        return list(document_files(folder)) if folder.is_dir() else []
 
     def cassette(self, document: str | os.PathLike[str]) -> Path:
         """Where the cassette of ``document`` (a path, or a bare name) lives: ``cassettes/<stem>.yaml``
@@ -119,6 +118,15 @@ class Extension:
     def scope_ids(self) -> set[str]:
         """The ids a vault scope may use to reach this extension: its Coveo id, and its name."""
         return {value for value in (self.id, self.name) if value}
+
+
+def document_files(folder: Path) -> Iterator[Path]:
+    """The ``*.json`` documents of a folder, by name, one at a time (a batch's folder may hold
+    100,000); ``*.expected.json`` files are golden results, not documents."""
+    for name in sorted(entry.name for entry in os.scandir(folder) if entry.name.endswith(".json")):
+        file = folder / name
+        if not name.endswith(".expected.json") and file.is_file():
+            yield file
 
 
 _CACHE: dict[str, tuple[tuple[int, ...], Extension]] = {}
