@@ -59,7 +59,12 @@ Alias families (the ``alias`` of a :class:`Match`)
 ``hex``         hex of the UTF-8 bytes, lower and upper case.
 ``part``        a piece between square brackets of an alias that contains ``[`` or ``]`` (see
                 markers below).
-``utf-16-le``, ``utf-16-be``, ``latin-1``  only in :meth:`Redactor.find_bytes`: the value encoded so.
+``utf-16-le``, ``utf-16-be``  the value (and each base form) encoded so, one code unit to two bytes.
+                In bytes (:meth:`Redactor.find_bytes`) as they are; in text as those bytes read
+                one byte a character: what UTF-16 output becomes once captured as text (a
+                child's stdout read as UTF-8, a ``log()`` of ``.decode('latin-1')``), the ASCII
+                characters of the value with a NUL between them.
+``latin-1``     only in :meth:`Redactor.find_bytes`: the value encoded so.
 
 An encoding of a derived form is named ``family(form)``: ``base64(line)``, ``json(repr)`` (a
 ``repr`` inside a JSON string), ``url(json-leaf)``.  The string escapes ``json``, ``json-ascii``
@@ -113,6 +118,7 @@ A :class:`Redactor` is immutable once built; it can be shared between threads.
 from __future__ import annotations
 
 import base64
+import contextlib
 import html
 import importlib
 import json
@@ -178,6 +184,9 @@ def _strip(value: str) -> str:
     if len(stripped) >= 2 and stripped[0] == stripped[-1] and stripped[0] in "'\"":
         stripped = stripped[1:-1].strip()
     return stripped
+
+
+_WIDE_CODECS = ("utf-16-le", "utf-16-be")
 
 
 def _name(family: str, inner: str | None) -> str:
@@ -351,8 +360,12 @@ def _aliases(value: str, min_length: int) -> tuple[dict[str, str], list[tuple[st
             continue
         seen.add(text)
         add(text, name)
-        for family, alias in _encodings(text, None if name == "plain" else name):
+        inner = None if name == "plain" else name
+        for family, alias in _encodings(text, inner):
             add(alias, family)
+        for codec in _WIDE_CODECS:  # UTF-16 output read back as text, a byte a character
+            with contextlib.suppress(UnicodeEncodeError):  # a lone surrogate has no UTF-16 form
+                add(text.encode(codec).decode("latin-1"), _name(codec, inner))
     # A forged marker next to an alias that starts or ends with a bracket could shield it;
     # the pieces between brackets cannot be shielded that way.
     for alias in [a for a in aliases if "[" in a or "]" in a]:
@@ -908,7 +921,7 @@ class Redactor:
                         found.setdefault(view, family)
                 for name, text in bases:
                     inner = None if name == "plain" else name
-                    for codec in ("utf-16-le", "utf-16-be", "latin-1"):
+                    for codec in (*_WIDE_CODECS, "latin-1"):
                         try:
                             encoded = text.encode(codec).decode("latin-1")
                         except UnicodeEncodeError:

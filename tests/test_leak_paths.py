@@ -54,6 +54,21 @@ def shown(result: ExtensionResult) -> str:
     return json.dumps(result.to_json(), ensure_ascii=False) + result.describe()
 
 
+def test_utf16_written_around_print_is_masked_and_reported(make_extension, capsys):
+    """Bytes of a UTF-16 value written to the child's stderr reach the parent as text with NULs."""
+    folder = make_extension("""
+        import sys
+        sys.__stderr__.write(vault_parameters["api_key"].encode("utf-16-le").decode("latin-1") + "\\n")
+        log(vault_parameters["api_key"].encode("utf-16-be").decode("latin-1"))
+    """)
+    result = Runner(folder, vault=VAULT).run(DOC)
+    assert {(leak.channel, leak.alias) for leak in result.leaks} == {("stderr", "utf-16-le"), ("log", "utf-16-be")}
+    text = shown(result)
+    for codec in ("utf-16-le", "utf-16-be"):
+        assert SECRET.encode(codec).decode("latin-1") not in text
+    assert "[REDACTED:api_key]" in result.stderr and result.log_texts == ["[REDACTED:api_key]"]
+
+
 # -- the walker ------------------------------------------------------------------------------------
 
 

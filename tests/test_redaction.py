@@ -430,6 +430,17 @@ def test_redact_bytes_finds_utf8_utf16_and_ascii_aliases() -> None:
     assert r.redact_bytes(once) == once
 
 
+@pytest.mark.parametrize("codec", ["utf-16-le", "utf-16-be"])
+def test_utf16_output_read_back_as_text_is_masked(codec: str) -> None:
+    """UTF-16 bytes that became text (a child's stderr read as UTF-8, a log() of .decode('latin-1'))."""
+    secret = "fake-wide-secret-42"
+    r = Redactor({"k": secret})
+    text = "got " + secret.encode(codec).decode("latin-1") + " then"
+    assert r.redact(text) == "got [REDACTED:k] then"
+    assert [m.alias for m in r.find(text)] == [codec]
+    assert r.redact(secret.encode(codec).decode("utf-8")) == "[REDACTED:k]"  # ASCII: the same text
+
+
 # ----------------------------------------------------------------------------------------------
 # Properties
 
